@@ -1,0 +1,41 @@
+"""The `brief ask` debug path: retrieve a few passages and ask the drafter one question."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from agent.config import Settings
+from agent.errors import NoUsableSources
+from agent.prompting import render
+
+
+class Answer(BaseModel):
+    answer: str = Field(min_length=1, max_length=800)
+
+
+def answer_question(question: str, paths: list[Path], settings: Settings, *, k: int = 3) -> tuple[str, list[str]]:
+    """Index the sources, retrieve k passages, ask; returns (answer, passage ids used)."""
+    from agent.api import _drafter, _passages
+    from agent.embeddings import build_embedding_function
+    from agent.ingest import load_sources
+    from agent.llm import CallLog
+    from agent.runs import RunFolder
+    from agent.store import PassageStore
+
+    ingested = load_sources(paths, settings.ingest)
+    if not ingested.sources:
+        raise NoUsableSources("no usable sources in " + ", ".join(map(str, paths)))
+    passages = _passages(ingested.sources, settings.ingest.passage_chars)
+    store = PassageStore(settings.data_dir, build_embedding_function(settings.embeddings),
+                         lexical_weight=settings.embeddings.lexical_weight)
+    store.index(ingested.sources, list(passages.values()))
+    numbers = {s.id: n for n, s in enumerate(ingested.sources, start=1)}
+    hits = store.search(question, source_ids=list(numbers), k=k)
+    used = [f"S{numbers[h.source_id]}:{h.k}" for h in hits]
+    run = RunFolder.create(settings.data_dir, ingested.sources, settings)
+    drafter = _drafter(settings, CallLog(run.path / "llm_calls.jsonl"))
+    messages = render("ask.drafter", question=question,
+                      passages=[{"id": pid, "text": passages[pid].text} for pid in used])
+    return drafter.complete_json("ask", messages, Answer).answer, used

@@ -1,0 +1,44 @@
+"""check_brief: every checker rule over a Brief, as one CheckReport."""
+
+from __future__ import annotations
+
+from agent.checks.leakage import find_leakage
+from agent.checks.repetition import find_repetition
+from agent.checks.support import check_citations, check_free_text_facts
+from agent.checks.tables import find_table_defects
+from agent.schema import Brief, CheckReport, Passage, Violation
+
+
+def _text_rules(section: str, text: str, index: int | None) -> list[Violation]:
+    found = find_leakage(text, section) + find_table_defects(text, section)
+    return [v.model_copy(update={"sentence_index": index}) for v in found]
+
+
+def check_brief(brief: Brief, passages: dict[str, Passage]) -> CheckReport:
+    """Leakage, tables, repetition, citations and claim support; pass only with no errors."""
+    violations: list[Violation] = []
+    if not brief.sources:
+        violations.append(Violation(code="no-sources", section="sources", message="the brief cites no source"))
+    for section, text in (("headline", brief.headline), ("dek", brief.dek),
+                          ("trend", f"{brief.trend.name}. {brief.trend.description}")):
+        if not text.strip():
+            violations.append(Violation(code="empty-section", section=section, message=f"{section} is empty"))
+        violations.extend(_text_rules(section, text, 0))
+    cited_passages = {c for sents in brief.cited_sections().values() for s in sents for c in s.citations}
+    used = [passages[c] for c in sorted(cited_passages) if c in passages]
+    for section in ("headline", "dek"):
+        violations.extend(check_free_text_facts(section, getattr(brief, section), used))
+    items: list[tuple[str, int, str]] = []
+    for section, sentences in brief.cited_sections().items():
+        if not sentences:
+            violations.append(Violation(code="empty-section", section=section, message=f"{section} is empty"))
+        if section == "body" and sentences and all(s.kind == "notice" for s in sentences):
+            violations.append(Violation(code="unsupported-brief", section=section,
+                                        message="the sources support no sentence of the body"))
+        for index, sentence in enumerate(sentences):
+            violations.extend(_text_rules(section, sentence.text, index))
+            if sentence.kind != "notice":
+                items.append((section, index, sentence.text))
+        violations.extend(check_citations(section, sentences, passages))
+    violations.extend(find_repetition(items))
+    return CheckReport.from_violations(violations)

@@ -1,0 +1,159 @@
+"""argv -> API -> stdout + exit code. Progress and errors go to stderr; nothing else on stdout."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from agent.errors import EXIT_REJECTED, BriefError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Turn a pile of sources into a checked, cited editorial brief.")
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file layered over configs/default.toml.")]
+DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Store and run folders (default .brief-data).")]
+
+
+def _settings(config: Path | None, data_dir: Path | None = None, **overrides):
+    from agent.config import load_settings
+
+    layer: dict = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        layer["data_dir"] = str(data_dir)
+    return load_settings(config, overrides=layer)
+
+
+def _fail(e: BriefError) -> None:
+    err.print(f"[red]error:[/red] {e.one_line()}", highlight=False, soft_wrap=True)
+    raise typer.Exit(e.exit_code)
+
+
+@app.command()
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Folders or files of sources.")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Ingest and clean sources, index their passages, and say what cleaning removed."""
+    from agent.embeddings import build_embedding_function
+    from agent.errors import NoUsableSources
+    from agent.ingest import load_sources, split_passages
+    from agent.store import PassageStore
+
+    try:
+        settings = _settings(config, data_dir)
+        ingested = load_sources(paths, settings.ingest)
+        for s in ingested.skipped:
+            err.print(f"skipped {s.path}: {s.reason}", highlight=False)
+        if not ingested.sources:
+            raise NoUsableSources("no usable sources in " + ", ".join(map(str, paths)))
+        passages = [p for n, s in enumerate(ingested.sources, 1) for p in split_passages(s, n, settings.ingest.passage_chars)]
+        store = PassageStore(settings.data_dir, build_embedding_function(settings.embeddings),
+                             lexical_weight=settings.embeddings.lexical_weight)
+        stats = store.index(ingested.sources, passages)
+    except BriefError as e:
+        _fail(e)
+    for s in ingested.sources:
+        print(f"{s.origin}: {s.outlet} — {s.title or '(untitled)'} [{s.id}, {s.language}]")
+        for r in s.removed:
+            line = f" line {r.line}" if r.line else ""
+            print(f"  removed ({r.reason}{line}): {r.text[:100]}")
+    print(f"indexed {len(ingested.sources)} sources, {len(passages)} passages "
+          f"({stats.passages_added} newly embedded, {stats.passages_skipped} already in the store)")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question about the sources.")],
+    sources: Annotated[list[Path], typer.Option("--sources", "-s", help="Folders or files of sources.")],
+    k: Annotated[int, typer.Option(help="Passages to give the model.")] = 3,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Debug: answer one question from the top passages, printing the passage ids used."""
+    from agent.ask import answer_question
+
+    try:
+        answer, used = answer_question(question, sources, _settings(config, data_dir), k=k)
+    except BriefError as e:
+        _fail(e)
+    print(answer)
+    print("passages: " + ", ".join(used))
+
+
+@app.command()
+def draft(
+    paths: Annotated[list[Path], typer.Argument(help="Folders or files of sources ('-' reads stdin).")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write brief.md/.html/.json here.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md | html | json (stdout when no -o).")] = "md",
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Draft a checked brief. Exit 0 published, 6 rejected (written as REJECTED-brief.*)."""
+    from agent.api import draft_brief
+    from agent.publish import render_result, write_outputs
+
+    if fmt not in ("md", "html", "json"):
+        err.print(f"error: --format must be md, html or json, not '{fmt}'")
+        raise typer.Exit(2)
+    stdin_text = sys.stdin.read() if any(str(p) == "-" for p in paths) else None
+    files = [p for p in paths if str(p) != "-"]
+    try:
+        settings = _settings(config, data_dir)
+        with err.status("drafting brief…", spinner="dots"):
+            result = draft_brief(files, config=settings, stdin_text=stdin_text)
+        if output is not None:
+            written = write_outputs(result, output)
+    except BriefError as e:
+        _fail(e)
+    for s in result.skipped_sources:
+        err.print(f"skipped {s.origin}: {s.reason}", highlight=False)
+    u = result.usage
+    err.print(f"{result.status}: {u.llm_calls} LLM calls, {u.prompt_tokens}+{u.completion_tokens} tokens, "
+              f"{u.wall_s:.1f} s; run folder {result.run_dir}", highlight=False)
+    if output is None:
+        sys.stdout.write(render_result(result, fmt))
+    else:
+        for path in written:
+            err.print(f"wrote {path}", highlight=False)
+    if result.status == "rejected":
+        for v in (result.report.violations if result.report else [])[:10]:
+            err.print(f"  {v.code} [{v.section}]: {v.message}", highlight=False)
+        raise typer.Exit(EXIT_REJECTED)
+
+
+@app.command()
+def schema(output: Annotated[Path, typer.Argument(help="Where to write the JSON Schema.")] = Path("schemas/brief.schema.json")) -> None:
+    """Export the JSON Schema of brief.json."""
+    from agent.schema import export_brief_schema
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    export_brief_schema(output)
+    print(f"wrote {output}")
+
+
+def main() -> None:
+    """Console entry point: BriefErrors become one line and an exit code, never a traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except BriefError as e:  # raised outside a command's own handler
+        err.print(f"error: {e.one_line()}", highlight=False)
+        sys.exit(e.exit_code)
+    except Exception as e:  # a bug: one line unless debugging
+        if os.environ.get("BRIEF_DEBUG"):
+            raise
+        err.print(f"internal error: {e.__class__.__name__}: {e} (set BRIEF_DEBUG=1 for a traceback)", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""The one place that reads config files and the environment.
+
+Precedence, lowest first: built-in defaults (configs/default.toml) < a --config FILE <
+environment variables < CLI flags. Unknown keys anywhere are errors naming the key.
+
+Environment: OPENAI_API_KEY (secret, never written to disk), OPENAI_BASE_URL (both roles),
+BRIEF_DRAFTER_BASE_URL / BRIEF_JUDGE_BASE_URL, BRIEF_DRAFTER_MODEL / BRIEF_JUDGE_MODEL,
+BRIEF_DATA_DIR.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from agent.errors import ConfigError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.toml"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelRole(Section):
+    """One model role (drafter, judge): where to send requests and how hard to try."""
+
+    base_url: str = Field("", description="Empty: the embedded local model.")
+    model: str = "smollm2-135m"
+    temperature: float = Field(0.2, ge=0, le=2)
+    max_tokens: int = Field(256, ge=1)
+    timeout_s: float = Field(120.0, gt=0)
+    max_attempts: int = Field(3, ge=1, le=10)
+    max_reasks: int = Field(2, ge=0, le=5)
+    max_retry_after_s: float = Field(30.0, ge=0)
+    structured_output: Literal["auto", "json_schema", "json_object"] = "auto"
+    context_tokens: int = Field(8192, ge=512)
+    api_key: SecretStr | None = Field(None, exclude=True, description="Only from the environment.")
+
+    @property
+    def embedded(self) -> bool:
+        return not self.base_url
+
+
+class Embeddings(Section):
+    backend: Literal["minilm", "hashing"] = "minilm"
+    batch_size: int = Field(32, ge=1)
+    lexical_weight: float = Field(0.5, ge=0, le=1)
+
+
+class LocalModel(Section):
+    threads: int = Field(2, ge=1)
+    context_tokens: int = Field(4096, ge=512)
+    startup_timeout_s: float = Field(60.0, gt=0)
+    seed: int = 7
+
+
+class Ingest(Section):
+    max_file_bytes: int = Field(5_000_000, ge=1_000)
+    passage_chars: int = Field(600, ge=100)
+    min_source_chars: int = Field(80, ge=1)
+
+
+class Draft(Section):
+    max_revisions: int = Field(2, ge=0, le=5)
+    passages_per_section: int = Field(6, ge=1)
+    max_sources_per_section: int = Field(3, ge=1)
+    body_sentences: int = Field(5, ge=1)
+    watch_bullets: int = Field(2, ge=1)
+    disclaimer: str = "Observations to monitor, not financial advice."
+    fallback: Literal["extract", "reject"] = "extract"
+    mode: Literal["auto", "sentence", "section"] = "auto"
+
+
+class Settings(Section):
+    data_dir: Path = Path(".brief-data")
+    drafter: ModelRole = ModelRole()
+    judge: ModelRole = ModelRole(temperature=0.0, max_tokens=128)
+    embeddings: Embeddings = Embeddings()
+    local_model: LocalModel = LocalModel()
+    ingest: Ingest = Ingest()
+    draft: Draft = Draft()
+
+    def public_dump(self) -> dict[str, Any]:
+        """Settings as JSON-safe data, without secrets (for run manifests)."""
+        return self.model_dump(mode="json")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read config file ({e.__class__.__name__})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML ({e})") from None
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    shared_url = env.get("OPENAI_BASE_URL")
+    for role in ("drafter", "judge"):
+        values: dict[str, Any] = {}
+        url = env.get(f"BRIEF_{role.upper()}_BASE_URL") or shared_url
+        if url:
+            values["base_url"] = url
+        if model := env.get(f"BRIEF_{role.upper()}_MODEL"):
+            values["model"] = model
+        if values:
+            layer[role] = values
+    if data_dir := env.get("BRIEF_DATA_DIR"):
+        layer["data_dir"] = data_dir
+    return layer
+
+
+def _format_error(err: ValidationError, origin: str) -> str:
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{origin}: unknown key '{key}'"
+    return f"{origin}: key '{key}': {first['msg']}"
+
+
+def load_settings(
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the one Settings object from defaults < file < env < overrides (CLI flags)."""
+    env = os.environ if env is None else env
+    data = _read_toml(DEFAULT_CONFIG)
+    origin = str(DEFAULT_CONFIG)
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if config_file is not None:
+        layers.append((str(config_file), _read_toml(Path(config_file))))
+    layers.append(("environment", _from_env(env)))
+    layers.append(("command line", overrides or {}))
+    for origin, layer in layers:
+        data = _merge(data, layer)
+        try:  # validate after each layer so the error names the layer that broke it
+            Settings.model_validate(data)
+        except ValidationError as e:
+            raise ConfigError(_format_error(e, origin)) from None
+    settings = Settings.model_validate(data)
+    if key := env.get("OPENAI_API_KEY"):
+        settings.drafter.api_key = SecretStr(key)
+        settings.judge.api_key = SecretStr(key)
+    return settings

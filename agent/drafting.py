@@ -1,0 +1,140 @@
+"""Deterministic parts of drafting: section specs, passage selection, fallbacks, assembly."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from agent.config import Settings
+from agent.schema import Brief, Paragraph, Passage, Sentence, Source, SourceRef, Trend, Veracity
+from agent.text import split_sentences
+
+if TYPE_CHECKING:
+    from agent.nodes import BriefState
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    purpose: str
+    query_hint: str
+    notice: str
+    count: int = 1
+
+
+SECTIONS: dict[str, SectionSpec] = {
+    "body": SectionSpec(
+        purpose="the main facts of the story: who did what, when and where, with the key figures",
+        query_hint="announced said reported agreed decision figures",
+        notice="The sources do not support a summary of this story.",
+        count=5,
+    ),
+    "who_benefits": SectionSpec(
+        purpose="If true, who benefits: which people, companies or institutions gain if this is true",
+        query_hint="benefit gain profit win advantage revenue jobs contract",
+        notice="The sources do not say who would benefit.",
+    ),
+    "nuance": SectionSpec(
+        purpose="The nuance: what is confirmed, and what is disputed, uncertain or claimed by only one side",
+        query_hint="however disputed unclear critics questioned differ estimate not confirmed",
+        notice="The sources do not describe any dispute or uncertainty.",
+    ),
+    "what_this_means": SectionSpec(
+        purpose="What this means: the broader significance of the story",
+        query_hint="significance implications broader future strategy shift",
+        notice="The sources do not discuss the wider significance.",
+    ),
+    "what_to_watch": SectionSpec(
+        purpose="What to watch: one upcoming step, decision or deadline worth monitoring",
+        query_hint="next expected will plans deadline vote review due later this year",
+        notice="The sources name no next steps to watch.",
+        count=2,
+    ),
+}
+
+_WORD = re.compile(r"\w+")
+
+
+def select_passages(
+    ranked: list[str], passages: dict[str, Passage], limit: int, per_source: int, avoid: set[str]
+) -> list[str]:
+    """Take the best-ranked passages, at most `per_source` from one source, fresh ones first."""
+    chosen: list[str] = []
+    counts: dict[str, int] = {}
+    for pass_avoid in (True, False):
+        for pid in ranked:
+            if len(chosen) >= limit:
+                return chosen
+            source = passages[pid].source_id
+            if pid in chosen or (pass_avoid and pid in avoid) or counts.get(source, 0) >= per_source:
+                continue
+            chosen.append(pid)
+            counts[source] = counts.get(source, 0) + 1
+    return chosen
+
+
+def _overlap(a: str, b: str) -> float:
+    wa, wb = set(_WORD.findall(a.casefold())), set(_WORD.findall(b.casefold()))
+    return len(wa & wb) / (len(wa) or 1)
+
+
+def extract_fallback(section: str, passage: Passage, attempted: str) -> Sentence:
+    """The passage sentence closest to what the model tried (or to the section's aim), verbatim."""
+    spans = [passage.text[a:b].strip() for a, b in split_sentences(passage.text)]
+    candidates = [s for s in spans if 6 <= len(s.split()) <= 60 and "|" not in s] or [
+        s for s in spans if len(s.split()) >= 3
+    ]
+    if not candidates:
+        return Sentence(text=SECTIONS[section].notice, kind="notice")
+    target = attempted or SECTIONS[section].query_hint
+    best = max(candidates, key=lambda s: (_overlap(target, s), -candidates.index(s)))
+    return Sentence(text=best, citations=[passage.id], kind="extracted")
+
+
+def _topic(source: Source) -> str:
+    if source.topic:
+        return source.topic
+    words = source.title.split()
+    return " ".join(words[:4]) if words else "untitled"
+
+
+def provisional_veracity(sources: list[SourceRef], cited: list[Source]) -> Veracity:
+    """Heuristic v1: more distinct outlets raise the score. The veracity issue replaces this."""
+    outlets = {s.outlet.casefold() for s in cited}
+    n = len(outlets)
+    score = min(85, 35 + 15 * max(0, n - 1)) if n else 0
+    label = "Corroborated" if n >= 3 else "Plausible" if n == 2 else "Unverified"
+    rationale = (
+        f"Provisional score: {n} distinct outlet{'s' if n != 1 else ''} among the cited sources "
+        f"(35 for one, +15 for each further outlet, capped at 85). Syndicated copies and "
+        f"contradictions are not yet weighed."
+    )
+    return Veracity(label=label, score=score, rationale=rationale, provisional=True)
+
+
+def assemble_brief(state: "BriefState", settings: Settings) -> Brief:
+    """Build the Brief from drafted sections; source list, citations and disclaimer are ours."""
+    sections = state.sections
+    cited_ids = {c.split(":")[0] for sents in sections.values() for s in sents for c in s.citations}
+    refs, cited_sources = [], []
+    for number, source in enumerate(state.sources, start=1):
+        if f"S{number}" in cited_ids:
+            refs.append(SourceRef(source_id=source.id, number=number, outlet=source.outlet,
+                                  topic=_topic(source), title=source.title, url=source.url,
+                                  published=source.published))
+            cited_sources.append(source)
+    body = sections.get("body", [])
+    paragraphs = [Paragraph(sentences=body[i:i + 2]) for i in range(0, len(body), 2)]
+    return Brief(
+        headline=state.headline,
+        dek=state.dek,
+        body=paragraphs,
+        trend=state.trend or Trend(name="Untracked story", description="No trend matched yet."),
+        veracity=provisional_veracity(refs, cited_sources),
+        who_benefits=sections.get("who_benefits", []),
+        nuance=sections.get("nuance", []),
+        what_this_means=sections.get("what_this_means", []),
+        what_to_watch=sections.get("what_to_watch", []),
+        disclaimer=settings.draft.disclaimer,
+        sources=refs,
+    )

@@ -1,0 +1,72 @@
+"""The error tree; each leaf maps to one exit code and prints as one readable line.
+
+    BriefError                      exit 1  (unexpected)
+    ├── UsageError                  exit 2  bad flags, bad config file or key
+    │   └── ConfigError             exit 2
+    ├── NoUsableSources             exit 3  nothing left after ingest and cleaning
+    ├── LLMError                    exit 4  endpoint failed after retries, or output never valid
+    │   ├── LLMUnavailable          exit 4  refused, timed out, 5xx, 401/403, embedded model won't start
+    │   └── LLMOutputInvalid        exit 4  re-asks exhausted; carries the last output
+    └── StoreError                  exit 5  chromadb failed, or the store is locked by another writer
+
+A checker rejection is not an exception: it is a result with status "rejected" (exit 6).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_NO_SOURCES = 3
+EXIT_LLM = 4
+EXIT_STORE = 5
+EXIT_REJECTED = 6
+
+
+class BriefError(Exception):
+    """Base of every error the agent raises on purpose."""
+
+    exit_code = 1
+    code = "error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def one_line(self) -> str:
+        return " ".join(self.message.split())
+
+
+class UsageError(BriefError):
+    exit_code = EXIT_USAGE
+    code = "usage"
+
+
+class ConfigError(UsageError):
+    code = "config"
+
+
+class NoUsableSources(BriefError):
+    exit_code = EXIT_NO_SOURCES
+    code = "no-usable-sources"
+
+
+class LLMError(BriefError):
+    exit_code = EXIT_LLM
+    code = "llm"
+
+
+class LLMUnavailable(LLMError):
+    code = "llm-unavailable"
+
+
+class LLMOutputInvalid(LLMError):
+    code = "llm-output-invalid"
+
+    def __init__(self, message: str, last_output: str = ""):
+        super().__init__(message)
+        self.last_output = last_output
+
+
+class StoreError(BriefError):
+    exit_code = EXIT_STORE
+    code = "store"

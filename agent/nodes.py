@@ -1,0 +1,248 @@
+"""One plain function per graph step: (state, deps) -> partial update. No langgraph imports."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from agent.checks.run import check_brief
+from agent.config import Settings
+from agent.drafting import SECTIONS, assemble_brief, extract_fallback, select_passages
+from agent.errors import LLMOutputInvalid
+from agent.prompting import render
+from agent.schema import CheckReport, Passage, Sentence, Source, Trend
+
+
+@dataclass
+class BriefState:
+    """Graph state: inputs (sources, passages), drafts in progress, and the verdict."""
+
+    sources: list[Source]
+    passages: dict[str, Passage]
+    selected: dict[str, list[str]] = field(default_factory=dict)
+    sections: dict[str, list[Sentence]] = field(default_factory=dict)
+    headline: str = ""
+    dek: str = ""
+    trend: Trend | None = None
+    report: CheckReport | None = None
+    revision: int = 0
+    fell_back: bool = False
+    status: str = "drafting"
+
+
+@dataclass
+class Deps:
+    """What nodes need from outside: settings, the store and the drafter model."""
+
+    settings: Settings
+    store: Any  # agent.store.PassageStore
+    drafter: Any  # agent.llm.LLMClient
+    mode: Literal["sentence", "section"] = "sentence"
+
+
+class SentenceDraft(BaseModel):
+    sentence: str = Field(min_length=3, max_length=400)
+
+
+class CitedSentence(BaseModel):
+    text: str = Field(min_length=3, max_length=500)
+    citations: list[str] = Field(min_length=1)
+
+
+class SectionDraft(BaseModel):
+    sentences: list[CitedSentence] = Field(min_length=1, max_length=8)
+
+
+class HeadlineDraft(BaseModel):
+    headline: str = Field(min_length=3, max_length=160)
+    dek: str = Field(min_length=3, max_length=400)
+
+
+class TrendDraft(BaseModel):
+    name: str = Field(min_length=3, max_length=100)
+    description: str = Field(min_length=3, max_length=300)
+
+
+# --- retrieve ---------------------------------------------------------------------------
+
+
+def retrieve(state: BriefState, deps: Deps) -> dict:
+    """Pick passages per section by hybrid search, capping how many one source may supply."""
+    cfg = deps.settings.draft
+    source_ids = [s.id for s in state.sources]
+    numbers = {s.id: i for i, s in enumerate(state.sources, start=1)}
+    topic = " ".join(s.title for s in state.sources if s.title)[:400] or next(iter(state.passages.values())).text[:400]
+    selected: dict[str, list[str]] = {}
+    used: set[str] = set()
+    for name, spec in SECTIONS.items():
+        hits = deps.store.search(f"{spec.query_hint} {topic}", source_ids=source_ids, k=cfg.passages_per_section * 3)
+        ids = [f"S{numbers[h.source_id]}:{h.k}" for h in hits if f"S{numbers[h.source_id]}:{h.k}" in state.passages]
+        limit = cfg.body_sentences if name == "body" else (cfg.watch_bullets if name == "what_to_watch" else spec.count)
+        selected[name] = select_passages(ids, state.passages, limit, cfg.max_sources_per_section, avoid=used)
+        used.update(selected[name])
+    return {"selected": selected}
+
+
+# --- draft / revise ---------------------------------------------------------------------
+
+
+def _sentence_call(deps: Deps, section: str, passage: Passage, feedback: list[str], previous: str) -> Sentence:
+    messages = render(
+        "draft_sentence.drafter", passage_id=passage.id, passage_text=passage.text,
+        purpose=SECTIONS[section].purpose, feedback=feedback, previous=previous,
+    )
+    try:
+        draft = deps.drafter.complete_json(f"draft_sentence.{section}", messages, SentenceDraft)
+        return Sentence(text=" ".join(draft.sentence.split()), citations=[passage.id])
+    except LLMOutputInvalid:  # the model never gave valid output: fall back to the source itself
+        return extract_fallback(section, passage, previous)
+
+
+def _section_call(deps: Deps, state: BriefState, section: str, feedback: list[str]) -> list[Sentence]:
+    passages = [state.passages[i] for i in state.selected[section]]
+    outlets = {s.id: s.outlet for s in state.sources}
+    spec = SECTIONS[section]
+    count = len(passages) if section == "what_to_watch" else spec.count
+    if section == "body":
+        count = deps.settings.draft.body_sentences
+    messages = render(
+        "draft_section.drafter",
+        passages=[{"id": p.id, "text": p.text, "outlet": outlets[p.source_id]} for p in passages],
+        purpose=spec.purpose, count=count, feedback=feedback,
+    )
+    draft = deps.drafter.complete_json(f"draft_section.{section}", messages, SectionDraft)
+    return [Sentence(text=" ".join(s.text.split()), citations=s.citations) for s in draft.sentences]
+
+
+def _draft_section(state: BriefState, deps: Deps, section: str, feedback: dict[int, list[str]]) -> list[Sentence]:
+    ids = state.selected.get(section, [])
+    if not ids:
+        return [Sentence(text=SECTIONS[section].notice, kind="notice")]
+    if deps.mode == "section":
+        flat = [m for msgs in feedback.values() for m in msgs]
+        try:
+            return _section_call(deps, state, section, flat)
+        except LLMOutputInvalid:
+            return [extract_fallback(section, state.passages[i], "") for i in ids]
+    current = state.sections.get(section, [])
+    out: list[Sentence] = []
+    for index, pid in enumerate(ids):
+        if current and index < len(current) and index not in feedback:
+            out.append(current[index])  # passed the checker: keep it, don't spend a call
+            continue
+        previous = current[index].text if index < len(current) else ""
+        out.append(_sentence_call(deps, section, state.passages[pid], feedback.get(index, []), previous))
+    return out
+
+
+def _summary(sections: dict[str, list[Sentence]]) -> str:
+    return " ".join(s.text for s in sections.get("body", []) if s.kind != "notice")[:1500]
+
+
+def draft(state: BriefState, deps: Deps) -> dict:
+    """First full draft: every section, then headline, dek and a provisional trend."""
+    sections = {name: _draft_section(state, deps, name, {}) for name in SECTIONS}
+    state_with = BriefState(**{**state.__dict__, "sections": sections})
+    headline, dek = draft_headline(state_with, deps, [])
+    trend = draft_trend(state_with, deps)
+    return {"sections": sections, "headline": headline, "dek": dek, "trend": trend}
+
+
+def draft_headline(state: BriefState, deps: Deps, feedback: list[str]) -> tuple[str, str]:
+    """Headline and dek from the drafted body; the fallback is the lead source's own title."""
+    summary = _summary(state.sections)
+    try:
+        out = deps.drafter.complete_json(
+            "headline", render("headline.drafter", summary=summary, feedback=feedback), HeadlineDraft)
+        return " ".join(out.headline.split()).strip("\"' "), " ".join(out.dek.split())
+    except LLMOutputInvalid:
+        return headline_fallback(state)
+
+
+def headline_fallback(state: BriefState) -> tuple[str, str]:
+    lead = state.sources[0]
+    body = [s for s in state.sections.get("body", []) if s.kind != "notice"]
+    return (lead.title or body[0].text[:100] if body else lead.title or "Untitled brief",
+            body[0].text if body else "")
+
+
+def draft_trend(state: BriefState, deps: Deps) -> Trend:
+    """A provisional trend proposed by the drafter; the trend registry (issue 5) replaces it."""
+    try:
+        out = deps.drafter.complete_json("trend", render("trend.drafter", summary=_summary(state.sections)), TrendDraft)
+        return Trend(name=" ".join(out.name.split()), description=" ".join(out.description.split()), provisional=True)
+    except LLMOutputInvalid:
+        return Trend(name="Untracked story", description="No trend has been matched to this story yet.", provisional=True)
+
+
+def revise(state: BriefState, deps: Deps) -> dict:
+    """Send each failing sentence's violations back to the drafter; passing ones are kept."""
+    failing: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for v in state.report.violations if state.report else []:
+        if v.severity == "error":
+            failing[v.section][v.sentence_index if v.sentence_index is not None else 0].append(v.message)
+    sections = dict(state.sections)
+    for section in SECTIONS:
+        if section in failing:
+            sections[section] = _draft_section(state, deps, section, dict(failing[section]))
+    update: dict = {"sections": sections, "revision": state.revision + 1}
+    if "headline" in failing or "dek" in failing:
+        feedback = failing["headline"][0] + failing["dek"][0]
+        update["headline"], update["dek"] = draft_headline(
+            BriefState(**{**state.__dict__, "sections": sections}), deps, feedback)
+    if "trend" in failing:
+        update["trend"] = Trend(name="Untracked story", description="No trend has been matched to this story yet.")
+    return update
+
+
+def fallback(state: BriefState, deps: Deps) -> dict:
+    """After the last revision, replace what still fails with source sentences or a notice."""
+    failing: dict[str, set[int]] = defaultdict(set)
+    for v in state.report.violations if state.report else []:
+        if v.severity == "error":
+            failing[v.section].add(v.sentence_index or 0)
+    sections = {}
+    for section, sentences in state.sections.items():
+        fixed = []
+        for index, sentence in enumerate(sentences):
+            if index in failing.get(section, ()) and sentence.citations and sentence.citations[0] in state.passages:
+                sentence = extract_fallback(section, state.passages[sentence.citations[0]], sentence.text)
+            elif index in failing.get(section, ()):
+                sentence = Sentence(text=SECTIONS[section].notice, kind="notice")
+            fixed.append(sentence)
+        sections[section] = _dedupe(fixed, section)
+    update: dict = {"sections": sections, "fell_back": True}
+    if failing.get("headline") or failing.get("dek"):
+        update["headline"], update["dek"] = headline_fallback(BriefState(**{**state.__dict__, "sections": sections}))
+    if failing.get("trend"):
+        update["trend"] = Trend(name="Untracked story", description="No trend has been matched to this story yet.")
+    return update
+
+
+def _dedupe(sentences: list[Sentence], section: str) -> list[Sentence]:
+    seen: set[str] = set()
+    out = []
+    for s in sentences:
+        key = " ".join(s.text.casefold().split())
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out or [Sentence(text=SECTIONS[section].notice, kind="notice")]
+
+
+# --- check and finish -------------------------------------------------------------------
+
+
+def check(state: BriefState, deps: Deps) -> dict:
+    """Run every checker rule over the assembled brief."""
+    brief = assemble_brief(state, deps.settings)
+    return {"report": check_brief(brief, state.passages)}
+
+
+def finalize(state: BriefState, deps: Deps) -> dict:
+    """Published only when the last check passed; anything else is a rejection."""
+    passed = state.report is not None and state.report.status == "pass"
+    return {"status": "published" if passed else "rejected"}

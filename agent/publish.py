@@ -1,0 +1,36 @@
+"""Turn a BriefResult into files: brief.* when published, REJECTED-brief.* otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.errors import UsageError
+from agent.result import BriefResult
+from agent.runs import write_atomic
+
+
+def render_result(result: BriefResult, fmt: str) -> str:
+    """One format of the result; a rejected draft always carries its banner and violations."""
+    if fmt == "json":
+        return result.document().model_dump_json(indent=2) + "\n"
+    from agent.render import render_html, render_markdown
+
+    renderer = render_html if fmt == "html" else render_markdown
+    return renderer(result.brief, result.report, result.passages, status=result.status)
+
+
+def write_outputs(result: BriefResult, directory: Path) -> list[Path]:
+    """Write md, html and json atomically into `directory` (also copied into the run folder)."""
+    prefix = "brief" if result.status == "published" else "REJECTED-brief"
+    rendered = {fmt: render_result(result, fmt) for fmt in ("md", "html", "json")}
+    written = []
+    for target in filter(None, (Path(directory), result.run_dir)):
+        try:
+            for fmt, text in rendered.items():
+                path = target / f"{prefix}.{fmt}"
+                write_atomic(path, text)
+                if target == Path(directory):
+                    written.append(path)
+        except OSError as e:
+            raise UsageError(f"{target}: cannot write output ({e.strerror or e})") from None
+    return written

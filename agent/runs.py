@@ -1,0 +1,71 @@
+"""Run folders: every run leaves its inputs' hashes, settings, prompts, LLM calls and outputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent.config import Settings
+from agent.prompting import template_hashes
+from agent.schema import Source
+
+if TYPE_CHECKING:
+    from agent.result import BriefResult
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temp file and rename, so a crash never leaves a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def corpus_hash(sources: list[Source]) -> str:
+    return hashlib.sha256("\n".join(sorted(s.id for s in sources)).encode()).hexdigest()[:16]
+
+
+@dataclass
+class RunFolder:
+    run_id: str
+    path: Path
+
+    @classmethod
+    def create(cls, data_dir: Path, sources: list[Source], settings: Settings) -> "RunFolder":
+        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + corpus_hash(sources)[:8]
+        path = Path(data_dir) / "runs" / run_id
+        suffix = 1
+        while path.exists():
+            suffix += 1
+            path = Path(data_dir) / "runs" / f"{run_id}-{suffix}"
+        path.mkdir(parents=True)
+        run = cls(run_id=path.name, path=path)
+        manifest = {
+            "run_id": run.run_id,
+            "corpus_hash": corpus_hash(sources),
+            "sources": [
+                {"id": s.id, "origin": s.origin, "outlet": s.outlet, "title": s.title,
+                 "content_sha256": s.content_sha256, "removed": [r.model_dump() for r in s.removed]}
+                for s in sources
+            ],
+            "prompt_templates": template_hashes(),
+            "settings": settings.public_dump(),
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        write_atomic(path / "manifest.json", json.dumps(manifest, indent=2, default=str))
+        return run
+
+    def finish(self, result: "BriefResult") -> None:
+        """Record the outcome (status, check report, usage) beside the manifest."""
+        write_atomic(self.path / "result.json", result.document().model_dump_json(indent=2))

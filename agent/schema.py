@@ -1,0 +1,193 @@
+"""Pydantic contracts for everything that crosses a boundary: sources, passages, briefs, checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Contract(BaseModel):
+    """Base for every contract: unknown fields are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- sources and passages ---------------------------------------------------------------
+
+
+class Removal(Contract):
+    """One piece of text that cleaning took out of a source, and why."""
+
+    reason: Literal[
+        "chatbot-leakage",
+        "duplicate-table-row",
+        "table-row-repeats-cells",
+        "invisible-characters",
+        "web-boilerplate",
+        "hidden-html",
+        "oversize-truncated",
+    ]
+    text: str = Field(description="The removed text (shortened to 300 characters).")
+    line: int | None = Field(default=None, description="1-based line in the decoded input.")
+
+
+def content_id(text: str) -> str:
+    """Stable source id from normalized content: same story text -> same id on any machine."""
+    normalized = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return "src-" + hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:12]
+
+
+class Source(Contract):
+    """A cleaned source document and the record of what cleaning removed."""
+
+    id: str = Field(description="Stable id from normalized cleaned content, e.g. src-1a2b3c4d5e6f.")
+    outlet: str = "Unknown outlet"
+    title: str = ""
+    topic: str = Field(default="", description="Short topic shown in the source line: 'Outlet (topic)'.")
+    url: str | None = None
+    published: date | None = None
+    language: str = "und"
+    text: str
+    removed: list[Removal] = Field(default_factory=list)
+    origin: str = Field(default="", description="Where it came from: a path, 'stdin' or 'inline'.")
+    content_sha256: str = Field(default="", description="Hash of the raw input bytes.")
+
+
+class Passage(Contract):
+    """A retrievable span of a cleaned source; `id` is 'S<source number>:<passage number>'."""
+
+    id: str = Field(pattern=r"^S\d+:\d+$")
+    source_id: str
+    text: str
+    start: int = Field(ge=0, description="Character offset into Source.text.")
+    end: int = Field(ge=0)
+
+
+# --- the brief ----------------------------------------------------------------------------
+
+
+class Sentence(Contract):
+    """One sentence of the brief with the passage ids it rests on."""
+
+    text: str
+    citations: list[str] = Field(default_factory=list)
+    kind: Literal["drafted", "extracted", "notice"] = Field(
+        default="drafted",
+        description="drafted: written by the model; extracted: a source sentence quoted as "
+        "fallback; notice: a plain statement that the sources do not support the section.",
+    )
+
+
+class Paragraph(Contract):
+    sentences: list[Sentence]
+
+
+class Trend(Contract):
+    name: str
+    description: str
+    provisional: bool = Field(default=True, description="True until a trend registry confirms it.")
+
+
+class Veracity(Contract):
+    label: str
+    score: int = Field(ge=0, le=100)
+    rationale: str
+    provisional: bool = Field(default=True, description="True for the heuristic v1 score.")
+
+
+class SourceRef(Contract):
+    """A source as the brief credits it: 'Outlet (topic)'."""
+
+    source_id: str
+    number: int = Field(ge=1, description="The N in passage ids SN:k.")
+    outlet: str
+    topic: str
+    title: str = ""
+    url: str | None = None
+    published: date | None = None
+
+    @property
+    def credit(self) -> str:
+        return f"{self.outlet} ({self.topic})" if self.topic else self.outlet
+
+
+class Brief(Contract):
+    """Every section of the house format."""
+
+    headline: str
+    dek: str
+    body: list[Paragraph]
+    trend: Trend
+    veracity: Veracity
+    who_benefits: list[Sentence]
+    nuance: list[Sentence]
+    what_this_means: list[Sentence]
+    what_to_watch: list[Sentence]
+    disclaimer: str
+    sources: list[SourceRef]
+
+    @property
+    def source_line(self) -> str:
+        n = len(self.sources)
+        credits = " · ".join(s.credit for s in self.sources)
+        return f"{n} source{'s' if n != 1 else ''} — Synthesized from: {credits}"
+
+    def cited_sections(self) -> dict[str, list[Sentence]]:
+        """Sections whose sentences must carry citations, flattened to sentence lists."""
+        return {
+            "body": [s for p in self.body for s in p.sentences],
+            "who_benefits": self.who_benefits,
+            "nuance": self.nuance,
+            "what_this_means": self.what_this_means,
+            "what_to_watch": self.what_to_watch,
+        }
+
+
+# --- the checker --------------------------------------------------------------------------
+
+
+class Evidence(Contract):
+    passage: str
+    quote: str
+    start: int = 0
+    end: int = 0
+
+
+class Violation(Contract):
+    code: str = Field(description="Reads like its message, e.g. 'duplicate-table-row'.")
+    severity: Literal["error", "warning"] = "error"
+    section: str
+    start: int = 0
+    end: int = 0
+    text: str = ""
+    message: str
+    evidence: list[Evidence] = Field(default_factory=list)
+    sentence_index: int | None = Field(default=None, description="Index within the section, if any.")
+
+
+class CheckReport(Contract):
+    status: Literal["pass", "fail"]
+    violations: list[Violation] = Field(default_factory=list)
+
+    @classmethod
+    def from_violations(cls, violations: list[Violation]) -> "CheckReport":
+        failed = any(v.severity == "error" for v in violations)
+        return cls(status="fail" if failed else "pass", violations=violations)
+
+    @field_validator("violations")
+    @classmethod
+    def _sorted(cls, v: list[Violation]) -> list[Violation]:
+        return sorted(v, key=lambda x: (x.section, x.start, x.code))
+
+
+def export_brief_schema(path: Path) -> None:
+    """Write the JSON Schema of the brief document (Brief + CheckReport) to `path`."""
+    from agent.result import BriefDocument  # local: result imports schema
+
+    path.write_text(json.dumps(BriefDocument.model_json_schema(), indent=2) + "\n", encoding="utf-8")
