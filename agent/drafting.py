@@ -78,11 +78,16 @@ def _overlap(a: str, b: str) -> float:
     return len(wa & wb) / (len(wa) or 1)
 
 
-def extract_fallback(section: str, passage: Passage, attempted: str) -> Sentence:
+def normalized(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def extract_fallback(section: str, passage: Passage, attempted: str, exclude: set[str] = frozenset()) -> Sentence:
     """The passage sentence closest to what the model tried (or to the section's aim), verbatim."""
     spans = [passage.text[a:b].strip() for a, b in split_sentences(passage.text)]
+    spans = [s for s in spans if normalized(s) not in exclude]
     candidates = [s for s in spans if 6 <= len(s.split()) <= 60 and "|" not in s] or [
-        s for s in spans if len(s.split()) >= 3
+        s for s in spans if len(s.split()) >= 3 and "|" not in s
     ]
     if not candidates:
         return Sentence(text=SECTIONS[section].notice, kind="notice")

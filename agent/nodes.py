@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from agent.checks.run import check_brief
 from agent.config import Settings
-from agent.drafting import SECTIONS, assemble_brief, extract_fallback, select_passages
+from agent.drafting import SECTIONS, assemble_brief, extract_fallback, normalized, select_passages
 from agent.errors import LLMOutputInvalid
 from agent.prompting import render
 from agent.schema import CheckReport, Passage, Sentence, Source, Trend
@@ -64,6 +64,9 @@ class HeadlineDraft(BaseModel):
 class TrendDraft(BaseModel):
     name: str = Field(min_length=3, max_length=100)
     description: str = Field(min_length=3, max_length=300)
+
+
+UNTRACKED = Trend(name="Untracked story", description="No trend has been matched to this story yet.")
 
 
 # --- retrieve ---------------------------------------------------------------------------
@@ -164,9 +167,9 @@ def draft_headline(state: BriefState, deps: Deps, feedback: list[str]) -> tuple[
 
 def headline_fallback(state: BriefState) -> tuple[str, str]:
     lead = state.sources[0]
-    body = [s for s in state.sections.get("body", []) if s.kind != "notice"]
-    return (lead.title or body[0].text[:100] if body else lead.title or "Untitled brief",
-            body[0].text if body else "")
+    body = [s.text for s in state.sections.get("body", []) if s.kind != "notice"]
+    headline = lead.title or (body[0][:100] if body else "Untitled brief")
+    return headline, body[0] if body else ""
 
 
 def draft_trend(state: BriefState, deps: Deps) -> Trend:
@@ -175,7 +178,7 @@ def draft_trend(state: BriefState, deps: Deps) -> Trend:
         out = deps.drafter.complete_json("trend", render("trend.drafter", summary=_summary(state.sections)), TrendDraft)
         return Trend(name=" ".join(out.name.split()), description=" ".join(out.description.split()), provisional=True)
     except LLMOutputInvalid:
-        return Trend(name="Untracked story", description="No trend has been matched to this story yet.", provisional=True)
+        return UNTRACKED
 
 
 def revise(state: BriefState, deps: Deps) -> dict:
@@ -194,7 +197,7 @@ def revise(state: BriefState, deps: Deps) -> dict:
         update["headline"], update["dek"] = draft_headline(
             BriefState(**{**state.__dict__, "sections": sections}), deps, feedback)
     if "trend" in failing:
-        update["trend"] = Trend(name="Untracked story", description="No trend has been matched to this story yet.")
+        update["trend"] = UNTRACKED
     return update
 
 
@@ -204,33 +207,27 @@ def fallback(state: BriefState, deps: Deps) -> dict:
     for v in state.report.violations if state.report else []:
         if v.severity == "error":
             failing[v.section].add(v.sentence_index or 0)
+    used = {normalized(s.text) for name, sents in state.sections.items()
+            for i, s in enumerate(sents) if i not in failing.get(name, ())}
     sections = {}
     for section, sentences in state.sections.items():
-        fixed = []
+        fixed: list[Sentence] = []
         for index, sentence in enumerate(sentences):
-            if index in failing.get(section, ()) and sentence.citations and sentence.citations[0] in state.passages:
-                sentence = extract_fallback(section, state.passages[sentence.citations[0]], sentence.text)
-            elif index in failing.get(section, ()):
-                sentence = Sentence(text=SECTIONS[section].notice, kind="notice")
-            fixed.append(sentence)
-        sections[section] = _dedupe(fixed, section)
+            if index in failing.get(section, ()):
+                cited = [state.passages[c] for c in sentence.citations if c in state.passages]
+                sentence = (extract_fallback(section, cited[0], sentence.text, used) if cited
+                            else Sentence(text=SECTIONS[section].notice, kind="notice"))
+                used.add(normalized(sentence.text))
+            if sentence.kind != "notice" or not any(s.kind == "notice" for s in fixed):
+                fixed.append(sentence)
+        real = [s for s in fixed if s.kind != "notice"]
+        sections[section] = real or fixed[:1] or [Sentence(text=SECTIONS[section].notice, kind="notice")]
     update: dict = {"sections": sections, "fell_back": True}
     if failing.get("headline") or failing.get("dek"):
         update["headline"], update["dek"] = headline_fallback(BriefState(**{**state.__dict__, "sections": sections}))
     if failing.get("trend"):
-        update["trend"] = Trend(name="Untracked story", description="No trend has been matched to this story yet.")
+        update["trend"] = UNTRACKED
     return update
-
-
-def _dedupe(sentences: list[Sentence], section: str) -> list[Sentence]:
-    seen: set[str] = set()
-    out = []
-    for s in sentences:
-        key = " ".join(s.text.casefold().split())
-        if key not in seen:
-            seen.add(key)
-            out.append(s)
-    return out or [Sentence(text=SECTIONS[section].notice, kind="notice")]
 
 
 # --- check and finish -------------------------------------------------------------------

@@ -66,6 +66,8 @@ def _names_in(text: str) -> list[tuple[int, int, str]]:
         while words and words[0].lower().strip("'’") in _NOT_NAMES:
             offset += len(words[0]) + 1
             words = words[1:]
+        if len(words) == 1 and not text[:offset].strip():
+            continue  # a lone capitalized word opening the sentence is usually not a name
         if words:
             name = " ".join(words)
             names.append((offset, offset + len(name), name))
