@@ -15,7 +15,7 @@ _ROLE_SPLIT = re.compile(r"^\[\[(system|user)\]\]\s*$", re.MULTILINE)
 
 def datamark(text: str) -> str:
     """Neutralise anything in untrusted text that could close or fake our delimiters."""
-    return re.sub(r"</?\s*(source|passage|system|user|assistant)\b", "[tag]", text, flags=re.I).replace(
+    return re.sub(r"</?\s*(source|passage|system|user|assistant)\b", "[tag]", str(text), flags=re.I).replace(
         "<|", "< |"
     )
 
