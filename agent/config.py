@@ -76,6 +76,25 @@ class Draft(Section):
     mode: Literal["auto", "sentence", "section"] = "auto"
 
 
+class VeracityLabel(Section):
+    name: str
+    min_score: int = Field(ge=0, le=100)
+
+
+class VeracityConfig(Section):
+    """Weights of the veracity score's factors and the label thresholds (highest first)."""
+
+    base: float = 25.0
+    corroboration_weight: float = 50.0
+    breadth_weight: float = 15.0
+    single_source_penalty: float = 10.0
+    contradiction_penalty: float = 30.0
+    disputed_share: float = Field(0.34, ge=0, le=1)
+    labels: list[VeracityLabel] = Field(default_factory=lambda: [
+        VeracityLabel(name="Confirmed", min_score=88), VeracityLabel(name="Corroborated", min_score=70),
+        VeracityLabel(name="Plausible", min_score=50), VeracityLabel(name="Unverified", min_score=0)])
+
+
 class Settings(Section):
     data_dir: Path = Path(".brief-data")
     drafter: ModelRole = ModelRole()
@@ -84,6 +103,7 @@ class Settings(Section):
     local_model: LocalModel = LocalModel()
     ingest: Ingest = Ingest()
     draft: Draft = Draft()
+    veracity: VeracityConfig = VeracityConfig()
 
     def public_dump(self) -> dict[str, Any]:
         """Settings as JSON-safe data, without secrets (for run manifests)."""

@@ -77,10 +77,11 @@ class Sentence(Contract):
 
     text: str
     citations: list[str] = Field(default_factory=list)
-    kind: Literal["drafted", "extracted", "notice"] = Field(
+    kind: Literal["drafted", "extracted", "computed", "notice"] = Field(
         default="drafted",
         description="drafted: written by the model; extracted: a source sentence quoted as "
-        "fallback; notice: a plain statement that the sources do not support the section.",
+        "fallback; computed: built by code from the passages (e.g. a disagreement on a figure); "
+        "notice: a plain statement that the sources do not support the section.",
     )
 
 
