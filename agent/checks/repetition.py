@@ -1,0 +1,29 @@
+"""Repeated or near-repeated sentences and bullets, within and across sections."""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz
+
+from agent.schema import Violation
+from agent.text import normalize_for_compare
+
+THRESHOLD = 90
+
+
+def find_repetition(items: list[tuple[str, int, str]], threshold: int = THRESHOLD) -> list[Violation]:
+    """Flag each later item that repeats an earlier one (items are (section, index, text))."""
+    kept: list[tuple[str, int, str]] = []
+    out = []
+    for section, index, text in items:
+        key = normalize_for_compare(text)
+        if len(key.split()) < 4:
+            continue
+        match = next((k for k in kept if fuzz.ratio(key, k[2]) >= threshold
+                      or (fuzz.token_set_ratio(key, k[2]) >= 95 and min(len(key), len(k[2])) > 0.8 * max(len(key), len(k[2])))), None)
+        if match:
+            out.append(Violation(code="repeated-sentence", section=section, sentence_index=index,
+                                 start=0, end=len(text), text=text,
+                                 message=f"repeats {match[0]} sentence {match[1] + 1}"))
+        else:
+            kept.append((section, index, key))
+    return out
