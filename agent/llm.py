@@ -1,0 +1,241 @@
+"""OpenAI-compatible client: the single retry layer, schema-validated output, a log of every call."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import openai
+from pydantic import BaseModel, ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from agent.config import ModelRole
+from agent.errors import LLMOutputInvalid, LLMUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T", bound=BaseModel)
+RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.I)
+
+
+class _Retryable(Exception):
+    def __init__(self, kind: str, retry_after: float | None = None):
+        super().__init__(kind)
+        self.kind, self.retry_after = kind, retry_after
+
+
+class _BadReply(Exception):
+    """The endpoint answered, but not with a usable reply; goes down the re-ask path."""
+
+    def __init__(self, problem: str, content: str = ""):
+        super().__init__(problem)
+        self.problem, self.content = problem, content
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    attempts: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class CallLog:
+    """One JSON line per logical call (the run folder's audit trail) plus running totals."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.totals = Usage()
+        self._lock = threading.Lock()
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self.totals.calls += 1
+            self.totals.attempts += entry["attempts"]
+            self.totals.prompt_tokens += entry["prompt_tokens"]
+            self.totals.completion_tokens += entry["completion_tokens"]
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds to wait from retry-after-ms / Retry-After (seconds or an HTTP date)."""
+    if headers is None:
+        return None
+    if ms := headers.get("retry-after-ms"):
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def extract_json(text: str) -> Any:
+    """The outermost JSON object in a reply, tolerating fences and raw newlines in strings."""
+    text = _FENCE.sub("", text.strip())
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise ValueError("no JSON object in the reply")
+    return json.loads(text[start:end + 1], strict=False)
+
+
+class LLMClient:
+    """One model role behind the `openai` client; the SDK's own retries are off."""
+
+    def __init__(self, role: ModelRole, *, base_url: str, api_key: str | None, call_log: CallLog | None = None,
+                 role_name: str = "drafter", embedded: bool = False):
+        self.role, self.base_url, self.role_name = role, base_url.rstrip("/"), role_name
+        self.call_log = call_log or CallLog()
+        self.dialect = role.structured_output if role.structured_output != "auto" else (
+            "json_object" if embedded else "json_schema")
+        self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key or "not-needed",
+                                     max_retries=0, timeout=role.timeout_s)
+
+    @property
+    def usage(self) -> Usage:
+        return self.call_log.totals
+
+    # --- the one retry layer ---------------------------------------------------------
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return exc.retry_after
+        return min(8.0, 0.5 * 2 ** (state.attempt_number - 1)) * (0.5 + random.random() / 2)
+
+    def _send_once(self, prompt_name: str, messages: list[dict], response_format: dict | None) -> Any:
+        kwargs: dict[str, Any] = dict(model=self.role.model, messages=messages, temperature=self.role.temperature,
+                                      max_tokens=self.role.max_tokens, extra_headers={"X-Brief-Prompt": prompt_name})
+        if response_format:
+            kwargs["response_format"] = response_format
+        try:
+            return self._client.chat.completions.create(**kwargs)
+        except openai.APIStatusError as e:
+            status = e.status_code
+            if status in (401, 403):
+                raise LLMUnavailable(f"{self.base_url}: HTTP {status} (check OPENAI_API_KEY)") from None
+            if status in (400, 422, 500) and "response_format" in str(e.message) and self.dialect == "json_schema":
+                raise _BadReply(f"HTTP {status}: response_format json_schema not supported") from None
+            if status in RETRY_STATUS:
+                wait = parse_retry_after(e.response.headers)
+                if wait is not None and wait > self.role.max_retry_after_s:
+                    raise LLMUnavailable(f"{self.base_url}: HTTP {status} asks to retry after {wait:.0f} s "
+                                         f"(limit {self.role.max_retry_after_s:.0f} s)") from None
+                raise _Retryable(f"HTTP {status}", wait) from None
+            raise _BadReply(f"HTTP {status}: {str(e.message)[:200]}") from None
+        except openai.APITimeoutError:
+            raise _Retryable("timeout") from None
+        except openai.APIConnectionError as e:
+            raise _Retryable(f"connection error ({e.__cause__.__class__.__name__ if e.__cause__ else 'unknown'})") from None
+        except (openai.APIResponseValidationError, ValueError, TypeError) as e:
+            raise _BadReply(f"unreadable response ({e.__class__.__name__})") from None
+
+    def _send(self, prompt_name: str, messages: list[dict], response_format: dict | None, counter: list[int]) -> Any:
+        retrying = Retrying(stop=stop_after_attempt(self.role.max_attempts), wait=self._wait,
+                            retry=retry_if_exception_type(_Retryable), reraise=True)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    counter[0] += 1
+                    return self._send_once(prompt_name, messages, response_format)
+        except _Retryable as e:
+            raise LLMUnavailable(f"{self.base_url}: {e.kind} after {counter[0]} attempt(s)") from None
+
+    # --- logical calls ---------------------------------------------------------------
+
+    def _response_format(self, schema: type[BaseModel] | None) -> dict | None:
+        if schema is None:
+            return None
+        if self.dialect == "json_object":
+            return {"type": "json_object", "schema": schema.model_json_schema()}
+        return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": False}}
+
+    def _content(self, response: Any) -> tuple[str, str, Any]:
+        choices = getattr(response, "choices", None)
+        if not choices:
+            raise _BadReply("the reply has no choices")
+        choice = choices[0]
+        content = (choice.message.content or "") if choice.message else ""
+        if choice.finish_reason == "length":
+            raise _BadReply("your reply was cut off at the length limit; answer much shorter", content)
+        if not content.strip():
+            raise _BadReply("the reply was empty")
+        return content, choice.finish_reason or "", getattr(response, "usage", None)
+
+    def _call(self, prompt_name: str, messages: list[dict], schema: type[T] | None) -> Any:
+        started, counter, reasks = time.monotonic(), [0], 0
+        convo = list(messages)
+        entry: dict[str, Any] = {"prompt_name": prompt_name, "role": self.role_name, "model": self.role.model,
+                                 "base_url": self.base_url, "messages": messages}
+        tokens = [0, 0]
+        last = ""
+        try:
+            while True:
+                try:
+                    response = self._send(prompt_name, convo, self._response_format(schema), counter)
+                    content, finish, usage = self._content(response)
+                    if usage is not None:
+                        tokens[0] += usage.prompt_tokens or 0
+                        tokens[1] += usage.completion_tokens or 0
+                    last = content
+                    value = schema.model_validate(extract_json(content)) if schema else content.strip()
+                    entry.update(ok=True, reply=content, finish_reason=finish)
+                    return value
+                except _BadReply as e:
+                    if self._switch_dialect(e.problem):
+                        continue
+                    problem, last = e.problem, e.content or last
+                except (ValueError, ValidationError) as e:
+                    problem = _short_error(e)
+                if reasks >= self.role.max_reasks:
+                    raise LLMOutputInvalid(f"{prompt_name}: no valid reply after {reasks + 1} tries ({problem})", last)
+                reasks += 1
+                convo = messages + ([{"role": "assistant", "content": last[:2000]}] if last else []) + [
+                    {"role": "user", "content": f"Your reply was not usable: {problem}. Reply again with JSON only, "
+                                                "exactly in the format asked."}]
+        except (LLMUnavailable, LLMOutputInvalid) as e:
+            entry.update(ok=False, error=e.one_line(), reply=last)
+            raise
+        finally:
+            entry.update(attempts=counter[0], reasks=reasks, prompt_tokens=tokens[0], completion_tokens=tokens[1],
+                         latency_s=round(time.monotonic() - started, 3))
+            self.call_log.record(entry)
+
+    def _switch_dialect(self, problem: str) -> bool:
+        """OpenAI's json_schema rejected (llama.cpp answers 500): use json_object from now on."""
+        if self.dialect == "json_schema" and self.role.structured_output == "auto" and "response_format" in problem:
+            self.dialect = "json_object"
+            return True
+        return False
+
+    def complete_text(self, prompt_name: str, messages: list[dict]) -> str:
+        return self._call(prompt_name, messages, None)
+
+    def complete_json(self, prompt_name: str, messages: list[dict], schema: type[T]) -> T:
+        return self._call(prompt_name, messages, schema)
+
+
+def _short_error(e: Exception) -> str:
+    if isinstance(e, ValidationError):
+        first = e.errors()[0]
+        return f"field '{'.'.join(map(str, first['loc'])) or '(root)'}': {first['msg']}"
+    return str(e)[:200]
