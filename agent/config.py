@@ -61,7 +61,7 @@ class LocalModel(Section):
 
 class Ingest(Section):
     max_file_bytes: int = Field(5_000_000, ge=1_000)
-    passage_chars: int = Field(600, ge=100)
+    passage_chars: int = Field(400, ge=100)
     min_source_chars: int = Field(80, ge=1)
 
 

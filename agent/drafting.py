@@ -58,19 +58,21 @@ _WORD = re.compile(r"\w+")
 def select_passages(
     ranked: list[str], passages: dict[str, Passage], limit: int, per_source: int, avoid: set[str]
 ) -> list[str]:
-    """Take the best-ranked passages, at most `per_source` from one source, fresh ones first."""
-    chosen: list[str] = []
-    counts: dict[str, int] = {}
-    for pass_avoid in (True, False):
+    """Best-ranked passages, at most `per_source` from one source; reuse another section's only if none is left."""
+    for allow_reuse in (False, True):
+        chosen: list[str] = []
+        counts: dict[str, int] = {}
         for pid in ranked:
-            if len(chosen) >= limit:
-                return chosen
             source = passages[pid].source_id
-            if pid in chosen or (pass_avoid and pid in avoid) or counts.get(source, 0) >= per_source:
+            if len(chosen) >= limit:
+                break
+            if pid in chosen or (not allow_reuse and pid in avoid) or counts.get(source, 0) >= per_source:
                 continue
             chosen.append(pid)
             counts[source] = counts.get(source, 0) + 1
-    return chosen
+        if chosen:
+            return chosen
+    return []
 
 
 def _overlap(a: str, b: str) -> float:

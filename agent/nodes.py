@@ -66,6 +66,7 @@ class TrendDraft(BaseModel):
     description: str = Field(min_length=3, max_length=300)
 
 
+SELECTION_ORDER = ("what_to_watch", "who_benefits", "nuance", "what_this_means", "body")
 UNTRACKED = Trend(name="Untracked story", description="No trend has been matched to this story yet.")
 
 
@@ -80,13 +81,14 @@ def retrieve(state: BriefState, deps: Deps) -> dict:
     topic = " ".join(s.title for s in state.sources if s.title)[:400] or next(iter(state.passages.values())).text[:400]
     selected: dict[str, list[str]] = {}
     used: set[str] = set()
-    for name, spec in SECTIONS.items():
+    for name in SELECTION_ORDER:  # the specific sections pick first, so the body can't use up their passages
+        spec = SECTIONS[name]
         hits = deps.store.search(f"{spec.query_hint} {topic}", source_ids=source_ids, k=cfg.passages_per_section * 3)
         ids = [f"S{numbers[h.source_id]}:{h.k}" for h in hits if f"S{numbers[h.source_id]}:{h.k}" in state.passages]
         limit = cfg.body_sentences if name == "body" else (cfg.watch_bullets if name == "what_to_watch" else spec.count)
         selected[name] = select_passages(ids, state.passages, limit, cfg.max_sources_per_section, avoid=used)
         used.update(selected[name])
-    return {"selected": selected}
+    return {"selected": {name: selected[name] for name in SECTIONS}}
 
 
 # --- draft / revise ---------------------------------------------------------------------

@@ -114,6 +114,6 @@ def find_leakage(text: str, section: str = "body") -> list[Violation]:
     codes = {cat: code for cat, (code, _) in CATEGORIES.items()}
     return [
         Violation(code=codes[cat], section=section, start=a, end=b, text=text[a:b],
-                  message=f"assistant text ({cat}): '{text[a:b][:80]}'")
+                  message=f"chatbot leakage ({cat}): '{text[a:b][:80]}'")
         for a, b, cat in leakage_spans(text)
     ]
