@@ -1,0 +1,52 @@
+"""Brief -> Markdown / self-contained HTML via jinja2 templates in agent/templates/."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from agent.schema import Brief, CheckReport
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+VERACITY_EXPLAINER = (
+    "An open-source-intelligence read of how likely the story is true, with its nuance: it weighs "
+    "independent corroboration and contradictions among the sources, not the standing of any outlet."
+)
+SECTION_TITLES = {
+    "who_benefits": "If true, who benefits", "nuance": "The nuance",
+    "what_this_means": "What this means", "what_to_watch": "What to watch",
+}
+
+
+@lru_cache(maxsize=2)
+def _env(html: bool) -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
+                      autoescape=select_autoescape(["html.j2"]) if html else False,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return env
+
+
+def _context(brief: Brief, report: CheckReport | None, passages: Mapping[str, Any] | None, status: str) -> dict:
+    credits = {ref.source_id: ref.credit for ref in brief.sources}
+    quotes = {}
+    for pid, p in (passages or {}).items():
+        text = " ".join(p.text.split())
+        quotes[pid] = {"credit": credits.get(p.source_id, p.source_id),
+                       "quote": text if len(text) <= 300 else text[:297] + "…"}
+    label_class = brief.veracity.label.lower().split()[0] if brief.veracity.label else "unverified"
+    return dict(brief=brief, report=report, quotes=quotes, status=status, titles=SECTION_TITLES,
+                explainer=VERACITY_EXPLAINER, label_class=label_class,
+                violations=(report.violations if report else []))
+
+
+def render_markdown(brief: Brief, report: CheckReport | None = None, passages: Mapping[str, Any] | None = None,
+                    *, status: str = "published") -> str:
+    return _env(False).get_template("brief.md.j2").render(**_context(brief, report, passages, status))
+
+
+def render_html(brief: Brief, report: CheckReport | None = None, passages: Mapping[str, Any] | None = None,
+                *, status: str = "published") -> str:
+    return _env(True).get_template("brief.html.j2").render(**_context(brief, report, passages, status))
