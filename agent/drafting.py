@@ -88,9 +88,8 @@ def extract_fallback(section: str, passage: Passage, attempted: str, exclude: se
     """The passage sentence closest to what the model tried (or to the section's aim), verbatim."""
     spans = [passage.text[a:b].strip() for a, b in split_sentences(passage.text)]
     spans = [s for s in spans if normalized(s) not in exclude]
-    candidates = [s for s in spans if 6 <= len(s.split()) <= 60 and "|" not in s] or [
-        s for s in spans if len(s.split()) >= 3 and "|" not in s
-    ]
+    usable = [s for s in spans if "|" not in s and not s.startswith("#") and not s.rstrip().endswith(":")]
+    candidates = [s for s in usable if 6 <= len(s.split()) <= 60] or [s for s in usable if len(s.split()) >= 3]
     if not candidates:
         return Sentence(text=SECTIONS[section].notice, kind="notice")
     target = attempted or SECTIONS[section].query_hint

@@ -25,8 +25,11 @@ PASSAGES = {
         (Sentence(text="The plant was approved in 2025.", citations=["S1:1"]), ["unsupported-number"]),
         (Sentence(text="The plant was approved.", citations=[]), ["missing-citation"]),
         (Sentence(text="The plant was approved.", citations=["S9:9"]), ["unknown-citation"]),
-        (Sentence(text="Minister Tomas Brandt backed the plant.", citations=["S1:1"]), ["unsupported-name"]),
-        (Sentence(text='Ilves called it "a historic day for the coast".', citations=["S1:1"]), ["unsupported-quote"]),
+        (Sentence(text="Minister Tomas Brandt backed the plant.", citations=["S1:1"]), ["unsupported-name", "unsupported-content"]),
+        (Sentence(text="The authority is a charity that feeds vulnerable communities worldwide.", citations=["S1:1"]),
+         ["unsupported-content"]),
+        (Sentence(text="Director Mara Ilves said the approved desalination plant raises capacity.", citations=["S1:1"]), []),
+        (Sentence(text='Ilves called it "a historic day for the coast".', citations=["S1:1"]), ["unsupported-content", "unsupported-quote"]),
         (Sentence(text="The sources do not say.", kind="notice"), []),
     ],
 )

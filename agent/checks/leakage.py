@@ -59,6 +59,8 @@ CATEGORIES: dict[str, tuple[str, list[str]]] = {
         r"\breturn (?:only )?(?:valid )?json\b",
         r"\b(?:write|generate) (?:a|one|an) (?:brief|headline|sentence|summary) (?:about|for|on) (?:the|this)\b",
         r"\bignore (?:all )?(?:previous|prior|above) instructions\b",
+        r"\((?:at most|no more than|under|max(?:imum)?|up to) \d+ words\)",
+        r"\b(?:one|a single) (?:plain )?sentence (?:\(|that|which)\b",
     ]),
     "reasoning tag": ("reasoning-tag", [
         r"<(think|thinking|reasoning|scratchpad)>[\s\S]*?</\1>",

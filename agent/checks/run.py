@@ -9,6 +9,9 @@ from agent.checks.tables import find_table_defects
 from agent.schema import Brief, CheckReport, Passage, Violation
 
 
+HEADLINE_MAX_WORDS, DEK_MAX_WORDS = 16, 40
+
+
 def _text_rules(section: str, text: str, index: int | None) -> list[Violation]:
     found = find_leakage(text, section) + find_table_defects(text, section)
     return [v.model_copy(update={"sentence_index": index}) for v in found]
@@ -29,7 +32,12 @@ def check_brief(brief: Brief, passages: dict[str, Passage]) -> CheckReport:
     used += [Passage(id=f"S{r.number}:0", source_id=r.source_id, text=r.title, start=0, end=0)
              for r in brief.sources if r.title]  # a source's own title is evidence for the headline
     for section in ("headline", "dek"):
-        violations.extend(check_free_text_facts(section, getattr(brief, section), used))
+        violations.extend(v for v in check_free_text_facts(section, getattr(brief, section), used)
+                          if v.code != "unsupported-content")  # headlines may frame; facts must still hold
+    for section, text, limit in (("headline", brief.headline, HEADLINE_MAX_WORDS), ("dek", brief.dek, DEK_MAX_WORDS)):
+        if len(text.split()) > limit:
+            violations.append(Violation(code="too-long", section=section, sentence_index=0, text=text,
+                                        message=f"{section} has {len(text.split())} words (at most {limit})"))
     items: list[tuple[str, int, str]] = []
     for section, sentences in brief.cited_sections().items():
         if not sentences:

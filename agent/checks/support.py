@@ -120,6 +120,13 @@ def _unsupported_facts(section: str, index: int, text: str, cited: list[Passage]
                 code="unsupported-name", section=section, sentence_index=index, start=start, end=end,
                 text=name, evidence=_evidence(cited),
                 message=f"name '{name}' does not occur in the cited passage(s)"))
+    support, missing = content_support(text, evidence_text)
+    if support < MIN_CONTENT_SUPPORT:
+        out.append(Violation(
+            code="unsupported-content", section=section, sentence_index=index, start=0, end=len(text), text=text,
+            evidence=_evidence(cited),
+            message=f"most of the sentence is not in the cited passage(s) ({support:.0%} supported; "
+                    f"not found: {', '.join(missing[:6])})"))
     for m in _QUOTE_RE.finditer(text):
         if " ".join(m.group(1).split()).casefold() not in " ".join(evidence_text.split()).casefold():
             out.append(Violation(
@@ -127,6 +134,31 @@ def _unsupported_facts(section: str, index: int, text: str, cited: list[Passage]
                 end=m.end(), text=m.group(0), evidence=_evidence(cited),
                 message="quoted text does not occur verbatim in the cited passage(s)"))
     return out
+
+
+_CONTENT = re.compile(r"[a-z][a-z'’\-]{3,}")
+_FUNCTION = set("""that this with from have has were will would their there which about after before into than
+then they them said says also been being over under more most some such only other when where while because
+these those what your just very much many could should shall might must does done made make like well""".split())
+MIN_CONTENT_SUPPORT = 0.5
+
+
+def _stem(word: str) -> str:
+    word = word.replace("’", "'").removesuffix("'s")
+    for suffix in ("ings", "ing", "ies", "ied", "es", "ed", "s", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_support(text: str, evidence: str) -> tuple[float, list[str]]:
+    """Share of the sentence's content words (crudely stemmed) found in the evidence, and the misses."""
+    words = [w for w in _CONTENT.findall(text.casefold()) if w not in _FUNCTION]
+    if not words:
+        return 1.0, []
+    have = {_stem(w) for w in _CONTENT.findall(evidence.casefold())}
+    missing = [w for w in words if _stem(w) not in have]
+    return 1 - len(missing) / len(words), missing
 
 
 def check_free_text_facts(section: str, text: str, passages: Iterable[Passage]) -> list[Violation]:
