@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent.config import Settings
-from agent.schema import Brief, Paragraph, Passage, Sentence, Source, SourceRef, Trend, Veracity
+from agent.schema import Brief, Paragraph, Passage, Sentence, Source, SourceRef, Trend
+from agent.independence import group_sources
 from agent.text import split_sentences
+from agent.veracity import brief_veracity
 
 if TYPE_CHECKING:
     from agent.nodes import BriefState
@@ -104,20 +106,6 @@ def _topic(source: Source) -> str:
     return " ".join(words[:4]) if words else "untitled"
 
 
-def provisional_veracity(sources: list[SourceRef], cited: list[Source]) -> Veracity:
-    """Heuristic v1: more distinct outlets raise the score. The veracity issue replaces this."""
-    outlets = {s.outlet.casefold() for s in cited}
-    n = len(outlets)
-    score = min(85, 35 + 15 * max(0, n - 1)) if n else 0
-    label = "Corroborated" if n >= 3 else "Plausible" if n == 2 else "Unverified"
-    rationale = (
-        f"Provisional score: {n} distinct outlet{'s' if n != 1 else ''} among the cited sources "
-        f"(35 for one, +15 for each further outlet, capped at 85). Syndicated copies and "
-        f"contradictions are not yet weighed."
-    )
-    return Veracity(label=label, score=score, rationale=rationale, provisional=True)
-
-
 def assemble_brief(state: "BriefState", settings: Settings) -> Brief:
     """Build the Brief from drafted sections; source list, citations and disclaimer are ours."""
     sections = state.sections
@@ -136,7 +124,8 @@ def assemble_brief(state: "BriefState", settings: Settings) -> Brief:
         dek=state.dek,
         body=paragraphs,
         trend=state.trend or Trend(name="Untracked story", description="No trend matched yet."),
-        veracity=provisional_veracity(refs, cited_sources),
+        veracity=brief_veracity(body, state.passages, state.groups or group_sources(state.sources),
+                                {s.id for s in cited_sources}, settings.veracity),
         who_benefits=sections.get("who_benefits", []),
         nuance=sections.get("nuance", []),
         what_this_means=sections.get("what_this_means", []),

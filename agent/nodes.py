@@ -13,7 +13,9 @@ from agent.config import Settings
 from agent.drafting import SECTIONS, assemble_brief, extract_fallback, normalized, select_passages
 from agent.errors import LLMOutputInvalid
 from agent.prompting import render
+from agent.independence import SourceGroup, group_sources
 from agent.schema import CheckReport, Passage, Sentence, Source, Trend
+from agent.veracity import key_claim_contradictions
 
 
 @dataclass
@@ -23,6 +25,7 @@ class BriefState:
     sources: list[Source]
     passages: dict[str, Passage]
     selected: dict[str, list[str]] = field(default_factory=dict)
+    groups: list[SourceGroup] = field(default_factory=list)
     sections: dict[str, list[Sentence]] = field(default_factory=dict)
     headline: str = ""
     dek: str = ""
@@ -88,7 +91,7 @@ def retrieve(state: BriefState, deps: Deps) -> dict:
         limit = cfg.body_sentences if name == "body" else (cfg.watch_bullets if name == "what_to_watch" else spec.count)
         selected[name] = select_passages(ids, state.passages, limit, cfg.max_sources_per_section, avoid=used)
         used.update(selected[name])
-    return {"selected": {name: selected[name] for name in SECTIONS}}
+    return {"selected": {name: selected[name] for name in SECTIONS}, "groups": group_sources(state.sources)}
 
 
 # --- draft / revise ---------------------------------------------------------------------
@@ -140,7 +143,7 @@ def _draft_section(state: BriefState, deps: Deps, section: str, feedback: dict[i
             continue
         previous = current[index].text if index < len(current) else ""
         out.append(_sentence_call(deps, section, state.passages[pid], feedback.get(index, []), previous))
-    return out
+    return out + [s for s in current[len(ids):] if s.kind == "computed"]
 
 
 def _summary(sections: dict[str, list[Sentence]]) -> str:
@@ -150,6 +153,10 @@ def _summary(sections: dict[str, list[Sentence]]) -> str:
 def draft(state: BriefState, deps: Deps) -> dict:
     """First full draft: every section, then headline, dek and a provisional trend."""
     sections = {name: _draft_section(state, deps, name, {}) for name in SECTIONS}
+    all_selected = list(dict.fromkeys(pid for ids in state.selected.values() for pid in ids))
+    computed = key_claim_contradictions(all_selected, state.passages, state.groups)
+    if computed:  # disagreements on figures are computed from passages, not asked of the model
+        sections["nuance"] = [s for s in sections["nuance"] if s.kind != "notice"] + computed
     state_with = BriefState(**{**state.__dict__, "sections": sections})
     headline, dek = draft_headline(state_with, deps, [])
     trend = draft_trend(state_with, deps)

@@ -24,14 +24,16 @@ def content_words(text: str) -> set[str]:
 
 
 def figures(text: str) -> dict[str, set[float]]:
-    """Numbers keyed by the word after them ('billion', 'percent', 'workers'...)."""
+    """Numbers keyed by unit and the noun after it ('billion crowns', 'percent electricity')."""
     out: dict[str, set[float]] = {}
     for m in _FIGURE.finditer(text):
         unit = m.group(2).casefold().replace(" ", "")
         unit = "percent" if unit in ("%", "percent") else unit.rstrip("s")
         if unit not in _UNITS:
             continue
-        out.setdefault(unit, set()).add(float(m.group(1).replace(",", "")))
+        after = [w for w in _WORD.findall(text[m.end():m.end() + 40].casefold())[:3] if len(w) >= 4 and w not in _STOP]
+        key = f"{unit} {after[0]}" if after else unit
+        out.setdefault(key, set()).add(float(m.group(1).replace(",", "")))
     return out
 
 
@@ -57,7 +59,7 @@ def _overlap(claim: set[str], passage: set[str]) -> float:
 
 
 def assess_claim(
-    sentence: Sentence, passages: dict[str, Passage], group_of: dict[str, int], support_at: float = 0.5,
+    sentence: Sentence, passages: dict[str, Passage], group_of: dict[str, int], support_at: float = 0.4,
 ) -> ClaimAssessment:
     """Which independent groups support a cited sentence, and which disagree on its figures."""
     result = ClaimAssessment(claim=sentence.text)
@@ -71,11 +73,12 @@ def assess_claim(
             continue
         overlap = _overlap(words, content_words(p.text))
         other = figures(p.text)
-        clash = [u for u in claim_figures if u in other and not claim_figures[u] & other[u]]
+        # a clash: the other source gives a value for the same unit that the claim does not
+        clash = [u for u in claim_figures if u in other and other[u] - claim_figures[u]]
         if clash and overlap >= 0.3:
             result.contradictions.append(Contradiction(
                 claim_passage=cited[0].id if cited else "", other_passage=pid, unit=clash[0],
-                claim_values=claim_figures[clash[0]], other_values=other[clash[0]]))
+                claim_values=claim_figures[clash[0]], other_values=other[clash[0]] - claim_figures[clash[0]]))
         elif overlap >= 0.35 and _DENIAL.search(p.text):
             result.denied_by.append(pid)
         elif overlap >= support_at:
@@ -121,8 +124,32 @@ def contradiction_sentences(claims: list[ClaimAssessment], passages: dict[str, P
                 continue
             seen.add(key)
             fmt = lambda vals: " or ".join(f"{v:g}" for v in sorted(vals))  # noqa: E731
-            unit = "percent" if x.unit == "percent" else x.unit
+            unit = x.unit
             out.append(Sentence(
                 text=f"Sources disagree on a figure: one gives {fmt(x.claim_values)} {unit}, another {fmt(x.other_values)} {unit}.",
                 citations=[x.claim_passage, x.other_passage], kind="computed"))
     return out
+
+
+def key_claim_contradictions(
+    passage_ids: list[str], passages: dict[str, Passage], groups: list[SourceGroup], limit: int = 2
+) -> list[Sentence]:
+    """Disagreements on figures between the body's passages and other independent sources."""
+    from agent.text import split_sentences
+
+    group_of = {sid: g.group_id for g in groups for sid in g.source_ids}
+    claims = []
+    for pid in passage_ids:
+        text = passages[pid].text
+        for a, b in split_sentences(text):
+            if figures(text[a:b]):
+                claims.append(assess_claim(Sentence(text=text[a:b], citations=[pid]), passages, group_of))
+    return contradiction_sentences(claims, passages)[:limit]
+
+
+def brief_veracity(body: list[Sentence], passages: dict[str, Passage], groups: list[SourceGroup],
+                   cited_source_ids: set[str], cfg: VeracityConfig) -> Veracity:
+    """Veracity of a brief: its body sentences are the key claims."""
+    group_of = {sid: g.group_id for g in groups for sid in g.source_ids}
+    claims = [assess_claim(s, passages, group_of) for s in body if s.kind != "notice" and s.citations]
+    return score_veracity(claims, groups, cited_source_ids, cfg)

@@ -20,6 +20,7 @@ PASSAGES = {
         (Sentence(text="The authority approved the plant.", citations=["S1:1"]), []),
         (Sentence(text="Capacity rises 13.4 percent under director Mara Ilves.", citations=["S1:1"]), []),
         (Sentence(text="The plant serves 2 districts at a cost of 1.2 billion dollars.", citations=["S1:1"]), []),
+        (Sentence(text="One district gets the water first.", citations=["S1:1"]), []),
         (Sentence(text="Critics put the cost at $1.4 billion.", citations=["S2:1"]), []),
         (Sentence(text="Critics put the cost at $1.6 billion.", citations=["S2:1"]), ["unsupported-number"]),
         (Sentence(text="The plant was approved in 2025.", citations=["S1:1"]), ["unsupported-number"]),
