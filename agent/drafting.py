@@ -124,7 +124,7 @@ def assemble_brief(state: "BriefState", settings: Settings) -> Brief:
         dek=state.dek,
         body=paragraphs,
         trend=state.trend or Trend(name="Untracked story", description="No trend matched yet."),
-        veracity=brief_veracity(body, state.passages, state.groups or group_sources(state.sources),
+        veracity=brief_veracity(body, [s for s in sections.get("nuance", []) if s.kind == "computed"], state.passages, state.groups or group_sources(state.sources),
                                 {s.id for s in cited_sources}, settings.veracity),
         who_benefits=sections.get("who_benefits", []),
         nuance=sections.get("nuance", []),

@@ -147,9 +147,13 @@ def key_claim_contradictions(
     return contradiction_sentences(claims, passages)[:limit]
 
 
-def brief_veracity(body: list[Sentence], passages: dict[str, Passage], groups: list[SourceGroup],
-                   cited_source_ids: set[str], cfg: VeracityConfig) -> Veracity:
-    """Veracity of a brief: its body sentences are the key claims."""
+def brief_veracity(body: list[Sentence], disputes: list[Sentence], passages: dict[str, Passage],
+                   groups: list[SourceGroup], cited_source_ids: set[str], cfg: VeracityConfig) -> Veracity:
+    """Veracity of a brief: its body sentences and its computed disputes are the key claims."""
     group_of = {sid: g.group_id for g in groups for sid in g.source_ids}
     claims = [assess_claim(s, passages, group_of) for s in body if s.kind != "notice" and s.citations]
+    for d in disputes:  # a disagreement on a figure between independent sources is a contested key claim
+        first, second = (passages[c] for c in d.citations[:2])
+        claims.append(ClaimAssessment(claim=d.text, supporting_groups={group_of[first.source_id]}, contradictions=[
+            Contradiction(first.id, second.id, "figure", set(), set())]))
     return score_veracity(claims, groups, cited_source_ids, cfg)
