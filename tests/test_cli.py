@@ -1,0 +1,117 @@
+"""The CLI as editors run it: real subprocess, fake endpoint on loopback, documented exit codes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.fake_openai import Status
+from tests.test_graph import STORY, good_model
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args, tmp_path, base_url="http://127.0.0.1:9/v1", stdin=None, config=None):
+    cfg = config or tmp_path / "test.toml"
+    if config is None:
+        cfg.write_text('[embeddings]\nbackend = "hashing"\n[drafter]\nmax_attempts = 2\ntimeout_s = 5\n'
+                       '[ingest]\npassage_chars = 200\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "BRIEF"))}
+    env.update(OPENAI_BASE_URL=base_url, BRIEF_DATA_DIR=str(tmp_path / "data"))
+    return subprocess.run([sys.executable, "-m", "agent.cli", *args, "--config", str(cfg)], cwd=ROOT, env=env,
+                          input=stdin, capture_output=True, text=True, timeout=240)
+
+
+def assert_one_line_error(proc):
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("error:")
+
+
+def test_draft_writes_three_files_and_json_validates_against_the_exported_schema(tmp_path, fake_openai):
+    fake_openai.set_responder(good_model)
+    out = tmp_path / "out"
+    proc = run(["draft", str(STORY), "-o", str(out)], tmp_path, fake_openai.base_url)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["brief.html", "brief.json", "brief.md"]
+    schema = json.loads((ROOT / "schemas" / "brief.schema.json").read_text())
+    document = json.loads((out / "brief.json").read_text())
+    jsonschema.validate(document, schema)
+    assert document["status"] == "published" and proc.stdout == ""
+    assert "REJECTED" not in (out / "brief.html").read_text()
+
+
+def test_draft_to_stdout_prints_only_the_brief(tmp_path, fake_openai):
+    fake_openai.set_responder(good_model)
+    proc = run(["draft", str(STORY), "--format", "json"], tmp_path, fake_openai.base_url)
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["brief"]["disclaimer"]
+
+
+def test_rejected_draft_exits_6_and_is_written_as_rejected(tmp_path, fake_openai):
+    def leaky(prompt, body):
+        if prompt.startswith("draft_sentence"):
+            return {"sentence": "I hope this helps! Let me know if you want more."}
+        return good_model(prompt, body)
+
+    fake_openai.set_responder(leaky)
+    cfg = tmp_path / "reject.toml"
+    cfg.write_text('[embeddings]\nbackend = "hashing"\n[draft]\nfallback = "reject"\nmax_revisions = 1\nmode = "sentence"\n'
+                   '[ingest]\npassage_chars = 200\n')
+    out = tmp_path / "out"
+    proc = run(["draft", str(STORY), "-o", str(out)], tmp_path, fake_openai.base_url, config=cfg)
+    assert proc.returncode == 6
+    assert sorted(p.name for p in out.iterdir()) == ["REJECTED-brief.html", "REJECTED-brief.json", "REJECTED-brief.md"]
+    assert "NOT FOR PUBLICATION" in (out / "REJECTED-brief.html").read_text()
+    assert "chatbot-leakage" in proc.stderr
+
+
+def test_endpoint_failure_exits_4_with_one_line_and_no_brief(tmp_path, fake_openai):
+    fake_openai.set_responder(lambda prompt, body: Status(503))
+    out = tmp_path / "out"
+    proc = run(["draft", str(STORY), "-o", str(out)], tmp_path, fake_openai.base_url)
+    assert proc.returncode == 4
+    assert_one_line_error(proc)
+    assert not out.exists()
+
+
+def test_unreachable_endpoint_exits_4(tmp_path):
+    proc = run(["draft", str(STORY)], tmp_path, "http://127.0.0.1:9/v1")
+    assert proc.returncode == 4
+    assert_one_line_error(proc)
+
+
+def test_no_usable_sources_exits_3_without_calling_the_model(tmp_path, fake_openai):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "banner.md").write_text("Accept all cookies\nShare this article\n")
+    proc = run(["draft", str(tmp_path / "src")], tmp_path, fake_openai.base_url)
+    assert proc.returncode == 3 and fake_openai.requests == []
+    assert "no usable sources" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("text, key", [("[drafter]\ntemprature = 1\n", "drafter.temprature"),
+                                       ("[draft]\nmax_revisions = -1\n", "draft.max_revisions")])
+def test_bad_config_exits_2_naming_the_key_with_no_network_call(tmp_path, fake_openai, text, key):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    proc = run(["draft", str(STORY)], tmp_path, fake_openai.base_url, config=cfg)
+    assert proc.returncode == 2 and key in proc.stderr and str(cfg) in proc.stderr
+    assert_one_line_error(proc)
+    assert fake_openai.requests == []
+
+
+def test_index_reports_sources_passages_and_removals(tmp_path):
+    proc = run(["index", str(STORY)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "indexed 3 sources" in proc.stdout
+    assert "removed (chatbot-leakage" in proc.stdout and "removed (duplicate-table-row" in proc.stdout
+
+
+def test_ask_prints_an_answer_and_the_passages_used(tmp_path, fake_openai):
+    fake_openai.set_responder(lambda prompt, body: {"answer": "The Velden city council."})
+    proc = run(["ask", "Who approved the extension?", "--sources", str(STORY)], tmp_path, fake_openai.base_url)
+    assert proc.returncode == 0, proc.stderr
+    assert "Velden" in proc.stdout and "passages: S" in proc.stdout
