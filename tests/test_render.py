@@ -36,7 +36,7 @@ PASSAGES = {"S1:1": QuotedPassage(source_id="a", text="The Lisk harbour board ap
 REPORT = CheckReport.from_violations([Violation(code="chatbot-leakage", section="body", message="chatbot leakage (closing filler)")])
 ORDER = ["Lisk approves ferry terminal", "The harbour board backs", "Lisk harbour board approved", "tracked trend",
          "Corroborated", "If true, who benefits", "The nuance", "What this means", "What to watch",
-         "Observations to monitor", "2 sources", "Lisk Post (terminal vote) · Quay Weekly (fishermen)"]
+         "Observations to monitor", "2 sources", "Synthesized from", "Lisk Post (terminal vote)", "Quay Weekly (fishermen)"]
 
 
 @pytest.mark.parametrize("render", [render_markdown, render_html])
