@@ -1,0 +1,1 @@
+"""Checker rules: small pure functions returning violations; check_brief runs them all."""
