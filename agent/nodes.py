@@ -15,6 +15,7 @@ from agent.errors import LLMOutputInvalid
 from agent.prompting import render
 from agent.independence import SourceGroup, group_sources
 from agent.schema import CheckReport, Passage, Sentence, Source, Trend
+from agent.text import split_sentences
 from agent.veracity import key_claim_contradictions
 
 
@@ -175,10 +176,14 @@ def draft_headline(state: BriefState, deps: Deps, feedback: list[str]) -> tuple[
 
 
 def headline_fallback(state: BriefState) -> tuple[str, str]:
+    """The lead source's own title, and its first sentence the body does not already use."""
     lead = state.sources[0]
     body = [s.text for s in state.sections.get("body", []) if s.kind != "notice"]
-    headline = lead.title or (body[0][:100] if body else "Untitled brief")
-    return headline, body[0] if body else ""
+    used = {normalized(t) for t in body}
+    opening = [lead.text[a:b] for a, b in split_sentences(lead.text)[:4]]
+    dek = next((t for t in opening if normalized(t) not in used and 6 <= len(t.split()) <= 40 and "|" not in t),
+               body[0] if body else "")
+    return lead.title or (body[0][:100] if body else "Untitled brief"), dek
 
 
 def draft_trend(state: BriefState, deps: Deps) -> Trend:

@@ -27,8 +27,8 @@ def check_brief(brief: Brief, passages: dict[str, Passage]) -> CheckReport:
         if not text.strip():
             violations.append(Violation(code="empty-section", section=section, message=f"{section} is empty"))
         violations.extend(_text_rules(section, text, 0))
-    cited_passages = {c for sents in brief.cited_sections().values() for s in sents for c in s.citations}
-    used = [passages[c] for c in sorted(cited_passages) if c in passages]
+    credited = {r.source_id for r in brief.sources}
+    used = [p for _, p in sorted(passages.items()) if p.source_id in credited]  # headline/dek may draw on any of them
     used += [Passage(id=f"S{r.number}:0", source_id=r.source_id, text=r.title, start=0, end=0)
              for r in brief.sources if r.title]  # a source's own title is evidence for the headline
     for section in ("headline", "dek"):
