@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agent.checks.repetition import find_repetition
 from agent.checks.run import check_brief
 from agent.config import Settings
 from agent.drafting import SECTIONS, assemble_brief, extract_fallback, normalized, select_passages
@@ -179,10 +180,10 @@ def headline_fallback(state: BriefState) -> tuple[str, str]:
     """The lead source's own title, and its first sentence the body does not already use."""
     lead = state.sources[0]
     body = [s.text for s in state.sections.get("body", []) if s.kind != "notice"]
-    used = {normalized(t) for t in body}
+    items = [(name, i, s.text) for name, sents in state.sections.items() for i, s in enumerate(sents)]
     opening = [lead.text[a:b] for a, b in split_sentences(lead.text)[:4]]
-    dek = next((t for t in opening if normalized(t) not in used and 6 <= len(t.split()) <= 40 and "|" not in t),
-               body[0] if body else "")
+    dek = next((t for t in opening if 6 <= len(t.split()) <= 40 and "|" not in t
+                and not find_repetition([("dek", 0, t)] + items)), "")
     return lead.title or (body[0][:100] if body else "Untitled brief"), dek
 
 

@@ -47,6 +47,9 @@ def test_repair_collapses_the_repeated_run():
         ([("body", 0, "The council approved the tram line on Tuesday."),
           ("body", 1, "Opposition members warned the budget could rise.")], []),
         ([("what_to_watch", 0, "Watch the vote."), ("what_to_watch", 1, "Watch the vote.")], []),
+        ([("dek", 0, "The harbour board approved a new ferry terminal on Monday."),
+          ("what_to_watch", 0, "The harbour board approved a new ferry terminal on Monday. Works start in May.")],
+         [("what_to_watch", 0)]),
     ],
 )
 def test_repetition(items, flagged):

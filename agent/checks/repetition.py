@@ -10,6 +10,15 @@ from agent.text import normalize_for_compare
 THRESHOLD = 90
 
 
+def _repeats(a: str, b: str, threshold: int) -> bool:
+    """Near-identical, or one sentence of 8+ words standing whole inside the other."""
+    shorter, longer = sorted((a, b), key=len)
+    if len(shorter.split()) >= 8 and shorter in longer:
+        return True
+    return fuzz.ratio(a, b) >= threshold or (
+        fuzz.token_set_ratio(a, b) >= 95 and len(shorter) > 0.8 * len(longer))
+
+
 def find_repetition(items: list[tuple[str, int, str]], threshold: int = THRESHOLD) -> list[Violation]:
     """Flag each later item that repeats an earlier one (items are (section, index, text))."""
     kept: list[tuple[str, int, str]] = []
@@ -18,8 +27,7 @@ def find_repetition(items: list[tuple[str, int, str]], threshold: int = THRESHOL
         key = normalize_for_compare(text)
         if len(key.split()) < 4:
             continue
-        match = next((k for k in kept if fuzz.ratio(key, k[2]) >= threshold
-                      or (fuzz.token_set_ratio(key, k[2]) >= 95 and min(len(key), len(k[2])) > 0.8 * max(len(key), len(k[2])))), None)
+        match = next((k for k in kept if _repeats(key, k[2], threshold)), None)
         if match:
             out.append(Violation(code="repeated-sentence", section=section, sentence_index=index,
                                  start=0, end=len(text), text=text,

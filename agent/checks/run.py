@@ -38,7 +38,7 @@ def check_brief(brief: Brief, passages: dict[str, Passage]) -> CheckReport:
         if len(text.split()) > limit:
             violations.append(Violation(code="too-long", section=section, sentence_index=0, text=text,
                                         message=f"{section} has {len(text.split())} words (at most {limit})"))
-    items: list[tuple[str, int, str]] = []
+    items: list[tuple[str, int, str]] = [("dek", 0, brief.dek)]
     for section, sentences in brief.cited_sections().items():
         if not sentences:
             violations.append(Violation(code="empty-section", section=section, message=f"{section} is empty"))
