@@ -82,21 +82,20 @@ def _overlap(a: str, b: str) -> float:
     return len(wa & wb) / (len(wa) or 1)
 
 
-def normalized(text: str) -> str:
-    return " ".join(_WORD.findall(text.casefold()))
-
-
-def extract_fallback(section: str, passage: Passage, attempted: str, exclude: set[str] = frozenset()) -> Sentence:
-    """The passage sentence closest to what the model tried (or to the section's aim), verbatim."""
+def extract_candidates(section: str, passage: Passage, attempted: str) -> list[Sentence]:
+    """Passage sentences, verbatim, closest first to what the model tried (or to the section's aim)."""
     spans = [passage.text[a:b].strip() for a, b in split_sentences(passage.text)]
-    spans = [s for s in spans if normalized(s) not in exclude]
     usable = [s for s in spans if "|" not in s and not s.startswith("#") and not s.rstrip().endswith(":")]
     candidates = [s for s in usable if 6 <= len(s.split()) <= 60] or [s for s in usable if len(s.split()) >= 3]
-    if not candidates:
-        return Sentence(text=SECTIONS[section].notice, kind="notice")
     target = attempted or SECTIONS[section].query_hint
-    best = max(candidates, key=lambda s: (_overlap(target, s), -candidates.index(s)))
-    return Sentence(text=best, citations=[passage.id], kind="extracted")
+    ranked = sorted(candidates, key=lambda s: (-_overlap(target, s), candidates.index(s)))
+    return [Sentence(text=s, citations=[passage.id], kind="extracted") for s in ranked]
+
+
+def extract_fallback(section: str, passage: Passage, attempted: str) -> Sentence:
+    """The best extracted sentence, or a plain notice when the passage has none."""
+    candidates = extract_candidates(section, passage, attempted)
+    return candidates[0] if candidates else Sentence(text=SECTIONS[section].notice, kind="notice")
 
 
 def _topic(source: Source) -> str:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from agent.checks.repetition import find_repetition
 from agent.checks.run import check_brief
 from agent.config import Settings
-from agent.drafting import SECTIONS, assemble_brief, extract_fallback, normalized, select_passages
+from agent.drafting import SECTIONS, assemble_brief, extract_candidates, extract_fallback, select_passages
 from agent.errors import LLMOutputInvalid
 from agent.prompting import render
 from agent.independence import SourceGroup, group_sources
@@ -177,11 +177,11 @@ def draft_headline(state: BriefState, deps: Deps, feedback: list[str]) -> tuple[
 
 
 def headline_fallback(state: BriefState) -> tuple[str, str]:
-    """The lead source's own title, and its first sentence the body does not already use."""
+    """The lead source's own title, and an opening source sentence the brief does not already use."""
     lead = state.sources[0]
     body = [s.text for s in state.sections.get("body", []) if s.kind != "notice"]
     items = [(name, i, s.text) for name, sents in state.sections.items() for i, s in enumerate(sents)]
-    opening = [lead.text[a:b] for a, b in split_sentences(lead.text)[:4]]
+    opening = [src.text[a:b] for src in state.sources for a, b in split_sentences(src.text)[:4]]
     dek = next((t for t in opening if 6 <= len(t.split()) <= 40 and "|" not in t
                 and not find_repetition([("dek", 0, t)] + items)), "")
     return lead.title or (body[0][:100] if body else "Untitled brief"), dek
@@ -222,17 +222,19 @@ def fallback(state: BriefState, deps: Deps) -> dict:
     for v in state.report.violations if state.report else []:
         if v.severity == "error":
             failing[v.section].add(v.sentence_index or 0)
-    used = {normalized(s.text) for name, sents in state.sections.items()
-            for i, s in enumerate(sents) if i not in failing.get(name, ())}
+    kept = [(name, i, s.text) for name, sents in state.sections.items()
+            for i, s in enumerate(sents) if i not in failing.get(name, ()) and s.kind != "notice"]
     sections = {}
     for section, sentences in state.sections.items():
         fixed: list[Sentence] = []
         for index, sentence in enumerate(sentences):
             if index in failing.get(section, ()):
                 cited = [state.passages[c] for c in sentence.citations if c in state.passages]
-                sentence = (extract_fallback(section, cited[0], sentence.text, used) if cited
-                            else Sentence(text=SECTIONS[section].notice, kind="notice"))
-                used.add(normalized(sentence.text))
+                sentence = next((c for c in (extract_candidates(section, cited[0], sentence.text) if cited else [])
+                                 if not find_repetition(kept + [(section, 99, c.text)])),
+                                Sentence(text=SECTIONS[section].notice, kind="notice"))
+                if sentence.kind != "notice":
+                    kept.append((section, index, sentence.text))
             if sentence.kind != "notice" or not any(s.kind == "notice" for s in fixed):
                 fixed.append(sentence)
         real = [s for s in fixed if s.kind != "notice"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent.checks.repetition import find_repetition
+from agent.checks.repetition import find_looping, find_repetition
 from agent.checks.tables import find_table_defects, repair_row_repeating_cells
 
 HEADER = "| Port | Cargo | Change |\n|---|---|---|\n"
@@ -54,3 +54,11 @@ def test_repair_collapses_the_repeated_run():
 )
 def test_repetition(items, flagged):
     assert [(v.section, v.sentence_index) for v in find_repetition(items)] == flagged
+
+
+@pytest.mark.parametrize("text, looped", [
+    ("The main figures were: the main figures were: the main figures were: the main", True),
+    ("The board met, the board voted, and the board adjourned.", False),
+])
+def test_looping_text(text, looped):
+    assert bool(find_looping(text, "trend")) == looped

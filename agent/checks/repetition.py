@@ -35,3 +35,16 @@ def find_repetition(items: list[tuple[str, int, str]], threshold: int = THRESHOL
         else:
             kept.append((section, index, key))
     return out
+
+
+def find_looping(text: str, section: str, n: int = 4, times: int = 3) -> list[Violation]:
+    """A model stuck in a loop: the same n-word run three or more times in one text."""
+    words = normalize_for_compare(text).split()
+    counts: dict[tuple[str, ...], int] = {}
+    for i in range(len(words) - n + 1):
+        gram = tuple(words[i:i + n])
+        counts[gram] = counts.get(gram, 0) + 1
+        if counts[gram] == times:
+            return [Violation(code="looping-text", section=section, start=0, end=len(text), text=text[:200],
+                              message=f"'{' '.join(gram)}' repeats {times}+ times: the model looped")]
+    return []

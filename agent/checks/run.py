@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from agent.checks.leakage import find_leakage
-from agent.checks.repetition import find_repetition
+from agent.checks.repetition import find_looping, find_repetition
 from agent.checks.support import check_citations, check_free_text_facts
 from agent.checks.tables import find_table_defects
 from agent.schema import Brief, CheckReport, Passage, Violation
 
 
-HEADLINE_MAX_WORDS, DEK_MAX_WORDS = 16, 40
+HEADLINE_MAX_WORDS, DEK_MAX_WORDS, TREND_NAME_MAX_WORDS = 16, 40, 10
 
 
 def _text_rules(section: str, text: str, index: int | None) -> list[Violation]:
-    found = find_leakage(text, section) + find_table_defects(text, section)
+    found = find_leakage(text, section) + find_table_defects(text, section) + find_looping(text, section)
     return [v.model_copy(update={"sentence_index": index}) for v in found]
 
 
@@ -34,7 +34,8 @@ def check_brief(brief: Brief, passages: dict[str, Passage]) -> CheckReport:
     for section in ("headline", "dek"):
         violations.extend(v for v in check_free_text_facts(section, getattr(brief, section), used)
                           if v.code != "unsupported-content")  # headlines may frame; facts must still hold
-    for section, text, limit in (("headline", brief.headline, HEADLINE_MAX_WORDS), ("dek", brief.dek, DEK_MAX_WORDS)):
+    for section, text, limit in (("headline", brief.headline, HEADLINE_MAX_WORDS), ("dek", brief.dek, DEK_MAX_WORDS),
+                                 ("trend", brief.trend.name, TREND_NAME_MAX_WORDS)):
         if len(text.split()) > limit:
             violations.append(Violation(code="too-long", section=section, sentence_index=0, text=text,
                                         message=f"{section} has {len(text.split())} words (at most {limit})"))
