@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from agent.errors import EXIT_REJECTED, BriefError
+from agent.errors import EXIT_REJECTED, BriefError, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn a pile of sources into a checked, cited editorial brief.")
@@ -125,6 +125,46 @@ def draft(
     if result.status == "rejected":
         for v in (result.report.violations if result.report else [])[:10]:
             err.print(f"  {v.code} [{v.section}]: {v.message}", highlight=False)
+        raise typer.Exit(EXIT_REJECTED)
+
+
+@app.command()
+def check(
+    draft_path: Annotated[Path, typer.Argument(metavar="DRAFT", help="brief.json, Markdown or plain text ('-' for stdin).")],
+    sources: Annotated[Optional[list[Path]], typer.Option("--sources", "-s", help="Check claims against these.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Check a draft: exit 0 when it passes, 6 when it fails."""
+    import json as json_lib
+
+    from agent.api import _passages
+    from agent.checks.draft_check import check_draft, report_json
+    from agent.errors import NoUsableSources
+    from agent.ingest import load_sources
+
+    try:
+        settings = _settings(config)
+        try:
+            raw = sys.stdin.read() if str(draft_path) == "-" else draft_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"{draft_path}: cannot read draft ({getattr(e, 'strerror', None) or e.__class__.__name__})") from None
+        passages = None
+        if sources:
+            ingested = load_sources(sources, settings.ingest)
+            if not ingested.sources:
+                raise NoUsableSources("no usable sources in " + ", ".join(map(str, sources)))
+            passages = _passages(ingested.sources, settings.ingest.passage_chars)
+        report = check_draft(raw, passages)
+    except BriefError as e:
+        _fail(e)
+    if as_json:
+        print(json_lib.dumps(report_json(report), indent=2, ensure_ascii=False))
+    else:
+        for v in report.violations:
+            print(f"{v.severity} {v.code} [{v.section} {v.start}-{v.end}]: {v.message}")
+        print(f"{report.status}: {len(report.violations)} violation(s)")
+    if report.status == "fail":
         raise typer.Exit(EXIT_REJECTED)
 
 
