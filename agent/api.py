@@ -39,6 +39,16 @@ def _drafter(settings: Settings, call_log):
                      role_name="drafter", embedded=role.embedded)
 
 
+def _registry(settings: Settings):
+    from agent.embeddings import build_embedding_function
+    from agent.trends import TrendRegistry
+
+    registry = TrendRegistry(settings.data_dir, build_embedding_function(settings.embeddings), settings.trends.threshold)
+    if settings.trends.seed_file and not registry.records:
+        registry.seed(settings.trends.seed_file)
+    return registry
+
+
 def draft_brief(
     sources: Sequence[Path | str | Source],
     *,
@@ -80,6 +90,8 @@ def draft_brief(
                                      {"recursion_limit": 50})
     state = BriefState(**final) if isinstance(final, dict) else final
     brief = assemble_brief(state, settings)
+    if state.status == "published":  # only checked briefs join the trend registry
+        brief = brief.model_copy(update={"trend": _registry(settings).assign(brief, run.run_id)})
     cited = {c for sents in brief.cited_sections().values() for s in sents for c in s.citations}
     quoted = {pid: QuotedPassage(source_id=p.source_id, text=p.text, start=p.start, end=p.end)
               for pid, p in passages.items() if pid in cited}

@@ -168,6 +168,52 @@ def check(
         raise typer.Exit(EXIT_REJECTED)
 
 
+trends_app = typer.Typer(help="The tracked-trend registry.", no_args_is_help=True)
+app.add_typer(trends_app, name="trends")
+
+
+@trends_app.command("list")
+def trends_list(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Every trend with how many briefs it links."""
+    from agent.api import _registry
+
+    try:
+        registry = _registry(_settings(config, data_dir))
+    except BriefError as e:
+        _fail(e)
+    for record in sorted(registry.records.values(), key=lambda r: (-len(r.briefs), r.name)):
+        print(f"{record.name} — {len(record.briefs)} brief(s){' (seed)' if record.seeded else ''}")
+
+
+@trends_app.command("show")
+def trends_show(name: str, config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """One trend and the briefs linked to it."""
+    from agent.api import _registry
+
+    try:
+        registry = _registry(_settings(config, data_dir))
+        if name not in registry.records:
+            raise UsageError(f"no trend named '{name}' (see: brief trends list)")
+    except BriefError as e:
+        _fail(e)
+    record = registry.records[name]
+    print(f"{record.name}\n{record.description}")
+    for b in record.briefs:
+        print(f"  {b.linked_on} {b.run_id}: {b.headline}")
+
+
+@trends_app.command("seed")
+def trends_seed(path: Path, config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Load seed trends from a TOML file of [[trend]] name/description tables."""
+    from agent.api import _registry
+
+    try:
+        count = _registry(_settings(config, data_dir)).seed(path)
+    except BriefError as e:
+        _fail(e)
+    print(f"seeded {count} trend(s)")
+
+
 @app.command()
 def schema(output: Annotated[Path, typer.Argument(help="Where to write the JSON Schema.")] = Path("schemas/brief.schema.json")) -> None:
     """Export the JSON Schema of brief.json."""

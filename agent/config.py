@@ -95,6 +95,11 @@ class VeracityConfig(Section):
         VeracityLabel(name="Plausible", min_score=50), VeracityLabel(name="Unverified", min_score=0)])
 
 
+class Trends(Section):
+    threshold: float = Field(0.45, ge=0, le=1, description="Cosine similarity to join an existing trend.")
+    seed_file: Path | None = Field(None, description="TOML with [[trend]] name/description, loaded on first use.")
+
+
 class Settings(Section):
     data_dir: Path = Path(".brief-data")
     drafter: ModelRole = ModelRole()
@@ -104,6 +109,7 @@ class Settings(Section):
     ingest: Ingest = Ingest()
     draft: Draft = Draft()
     veracity: VeracityConfig = VeracityConfig()
+    trends: Trends = Trends()
 
     def public_dump(self) -> dict[str, Any]:
         """Settings as JSON-safe data, without secrets (for run manifests)."""

@@ -1,0 +1,53 @@
+"""Trend registry: related briefs share a trend, unrelated ones get a new one, and it persists."""
+
+from pathlib import Path
+
+import pytest
+
+from agent.embeddings import MiniLMEmbedding
+from agent.errors import ConfigError
+from agent.trends import TrendRegistry
+from tests.test_render import BRIEF
+from agent.schema import Paragraph, Sentence, Trend
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def brief(headline: str, body: str, trend: str = "Untracked story"):
+    return BRIEF.model_copy(update={
+        "headline": headline, "dek": body.split(".")[0] + ".",
+        "body": [Paragraph(sentences=[Sentence(text=s.strip() + ".", citations=["S1:1"]) for s in body.split(".") if s.strip()])],
+        "trend": Trend(name=trend, description="Drought pushes regions toward new water supplies."),
+    })
+
+
+DESAL = brief("Coastal city approves desalination plant", "The water authority approved a seawater desalination plant. "
+              "It will end summer water restrictions. The reservoir will release water for farm irrigation.", "Water Scarcity Deepens")
+RATION = brief("Farmers face irrigation cuts as reservoir falls", "Growers will get a third less irrigation water this summer. "
+               "The reservoir is at its lowest level in years after drought. Farmers want water from the new desalination plant.")
+MUSEUM = brief("Maritime museum reopens after renovation", "The museum reopened with a restored merchant ship. "
+               "A new glass hall and a children's gallery opened to visitors.")
+
+
+def test_related_briefs_share_a_trend_unrelated_gets_its_own_and_it_persists(tmp_path):
+    registry = TrendRegistry(tmp_path, MiniLMEmbedding())
+    first = registry.assign(DESAL, "run-1")
+    assert first.name == "Water Scarcity Deepens" and not first.provisional
+    assert registry.assign(RATION, "run-2").name == first.name
+    reopened = TrendRegistry(tmp_path, MiniLMEmbedding())  # a new process would do the same
+    other = reopened.assign(MUSEUM, "run-3")
+    assert other.name != first.name
+    assert [b.run_id for b in reopened.records[first.name].briefs] == ["run-1", "run-2"]
+
+
+def test_seed_trends_are_matched(tmp_path):
+    registry = TrendRegistry(tmp_path, MiniLMEmbedding())
+    assert registry.seed(ROOT / "configs" / "seed-trends.toml") == 2
+    assert registry.assign(RATION, "run-9").name == "Regional Water Security Under Strain"
+
+
+def test_bad_seed_file_names_the_file(tmp_path):
+    bad = tmp_path / "seeds.toml"
+    bad.write_text("[[trend]]\nname = 'x'\n")
+    with pytest.raises(ConfigError, match="seeds.toml"):
+        TrendRegistry(tmp_path, MiniLMEmbedding()).seed(bad)
