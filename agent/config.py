@@ -68,7 +68,7 @@ class Ingest(Section):
 class Draft(Section):
     max_revisions: int = Field(2, ge=0, le=5)
     passages_per_section: int = Field(6, ge=1)
-    max_sources_per_section: int = Field(3, ge=1)
+    max_passages_per_source: int = Field(3, ge=1)
     body_sentences: int = Field(5, ge=1)
     watch_bullets: int = Field(2, ge=1)
     disclaimer: str = "Observations to monitor, not financial advice."

@@ -91,7 +91,7 @@ def retrieve(state: BriefState, deps: Deps) -> dict:
         hits = deps.store.search(f"{spec.query_hint} {topic}", source_ids=source_ids, k=cfg.passages_per_section * 3)
         ids = [f"S{numbers[h.source_id]}:{h.k}" for h in hits if f"S{numbers[h.source_id]}:{h.k}" in state.passages]
         limit = cfg.body_sentences if name == "body" else (cfg.watch_bullets if name == "what_to_watch" else spec.count)
-        selected[name] = select_passages(ids, state.passages, limit, cfg.max_sources_per_section, avoid=used)
+        selected[name] = select_passages(ids, state.passages, limit, cfg.max_passages_per_source, avoid=used)
         used.update(selected[name])
     return {"selected": {name: selected[name] for name in SECTIONS}, "groups": group_sources(state.sources)}
 

@@ -4,7 +4,6 @@ import multiprocessing
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from agent.embeddings import HashingEmbedding, MiniLMEmbedding
 from agent.schema import Passage, Source, content_id

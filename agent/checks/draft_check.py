@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from agent.checks.leakage import find_leakage
 from agent.checks.repetition import find_looping, find_repetition
 from agent.checks.run import check_brief
-from agent.checks.support import _unsupported_facts
+from agent.checks.support import unsupported_facts
 from agent.checks.tables import find_table_defects, is_table_row
 from agent.errors import UsageError
 from agent.result import BriefDocument
@@ -44,7 +44,7 @@ def check_text(text: str, passages: dict[str, Passage] | None = None) -> CheckRe
             violations.append(Violation(code="unsupported-content", section="body", start=a, end=b, text=sentence,
                                         message="no passage of the sources matches this sentence"))
             continue
-        for v in _unsupported_facts("body", 0, sentence, best):
+        for v in unsupported_facts("body", 0, sentence, best):
             violations.append(v.model_copy(update={"start": a + v.start, "end": a + v.end}))
     return CheckReport.from_violations(violations)
 

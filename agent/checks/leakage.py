@@ -17,13 +17,13 @@ CATEGORIES: dict[str, tuple[str, list[str]]] = {
     "offer of further help": ("chatbot-leakage", [
         rf"\bif {_YOU}(?:'d| would| want| wish| need| like)\b.{{0,60}}\b(?:i|we) (?:can|could|'d|would|will)\b",
         rf"\b(?:i|we) (?:can|could) (?:also |additionally |further )?{_HELP_VERBS}\b.{{0,80}}\b(?:if {_YOU}|for {_YOU}|{_YOU} (?:like|want|need))",
-        rf"\b(?:just |please )?let me know\b(?! when)(?:.{{0,60}}?)(?:if|whether|how|what|!|\.|$)",
+        r"\b(?:just |please )?let me know\b(?! when)(?:.{0,60}?)(?:if|whether|how|what|!|\.|$)",
         rf"\bwould {_YOU} like (?:me|us) to\b",
         rf"\b(?:do|shall) {_YOU} want me to\b",
-        rf"\bshall i\b.{{0,40}}\?",
-        rf"\bfeel free to (?:ask|reach out|let me know)\b",
-        rf"\b(?:happy|glad) to (?:help|assist)(?: further)?\b",
-        rf"\bi(?:'m| am) here to help\b",
+        r"\bshall i\b.{0,40}\?",
+        r"\bfeel free to (?:ask|reach out|let me know)\b",
+        r"\b(?:happy|glad) to (?:help|assist)(?: further)?\b",
+        r"\bi(?:'m| am) here to help\b",
         r"\bjust ask\b",
     ]),
     "preamble": ("chatbot-leakage", [

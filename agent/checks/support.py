@@ -97,14 +97,14 @@ def check_citations(
         cited = [passages[c] for c in sentence.citations if c in passages]
         if not cited:
             continue
-        found = _unsupported_facts(section, index, sentence.text, cited)
+        found = unsupported_facts(section, index, sentence.text, cited)
         if sentence.kind == "computed":  # code-built wording: its figures must hold, its words are ours
             found = [v for v in found if v.code != "unsupported-content"]
         violations.extend(found)
     return violations
 
 
-def _unsupported_facts(section: str, index: int, text: str, cited: list[Passage]) -> list[Violation]:
+def unsupported_facts(section: str, index: int, text: str, cited: list[Passage]) -> list[Violation]:
     evidence_text = " ".join(p.text for p in cited)
     evidence_values = _values(evidence_text)
     evidence_folded = evidence_text.casefold()
@@ -166,4 +166,4 @@ def content_support(text: str, evidence: str) -> tuple[float, list[str]]:
 
 def check_free_text_facts(section: str, text: str, passages: Iterable[Passage]) -> list[Violation]:
     """Numbers and names in uncited text (headline, dek) must occur somewhere in the sources."""
-    return _unsupported_facts(section, 0, text, list(passages))
+    return unsupported_facts(section, 0, text, list(passages))
