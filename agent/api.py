@@ -100,6 +100,7 @@ def draft_brief(
                   prompt_tokens=totals.prompt_tokens, completion_tokens=totals.completion_tokens,
                   wall_s=round(time.monotonic() - started, 3))
     result = BriefResult(status=state.status, brief=brief, report=state.report, passages=quoted,
-                         usage=usage, run_dir=run.path, run_id=run.run_id, skipped_sources=skipped)
+                         usage=usage, run_dir=run.path, run_id=run.run_id, skipped_sources=skipped,
+                         source_groups=state.groups)
     run.finish(result)
     return result

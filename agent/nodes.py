@@ -156,7 +156,8 @@ def draft(state: BriefState, deps: Deps) -> dict:
     """First full draft: every section, then headline, dek and a provisional trend."""
     sections = {name: _draft_section(state, deps, name, {}) for name in SECTIONS}
     all_selected = list(dict.fromkeys(pid for ids in state.selected.values() for pid in ids))
-    computed = key_claim_contradictions(all_selected, state.passages, state.groups)
+    computed = key_claim_contradictions(all_selected, state.passages, state.groups,
+                                        {src.id: src.outlet for src in state.sources})
     if computed:  # disagreements on figures are computed from passages, not asked of the model
         sections["nuance"] = [s for s in sections["nuance"] if s.kind != "notice"] + computed
     state_with = BriefState(**{**state.__dict__, "sections": sections})

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from agent.independence import SourceGroup
 from agent.schema import Brief, CheckReport, Contract
 
 Status = Literal["published", "rejected", "failed"]
@@ -44,6 +45,7 @@ class BriefDocument(Contract):
     run_id: str | None = None
     usage: Usage | None = None
     skipped_sources: list[Skipped] = Field(default_factory=list)
+    source_groups: list[SourceGroup] = Field(default_factory=list, description="Syndicated copies share a group.")
     error: str | None = None
 
 
@@ -58,11 +60,12 @@ class BriefResult(Contract):
     run_dir: Path | None = None
     run_id: str | None = None
     skipped_sources: list[Skipped] = Field(default_factory=list)
+    source_groups: list[SourceGroup] = Field(default_factory=list)
     error: str | None = None
 
     def document(self) -> BriefDocument:
         return BriefDocument(
             status=self.status, brief=self.brief, check=self.report, passages=self.passages,
             run_id=self.run_id, usage=self.usage, skipped_sources=self.skipped_sources,
-            error=self.error,
+            source_groups=self.source_groups, error=self.error,
         )

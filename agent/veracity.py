@@ -114,8 +114,10 @@ def score_veracity(
     return Veracity(label=label, score=score, rationale=rationale, provisional=False)
 
 
-def contradiction_sentences(claims: list[ClaimAssessment], passages: dict[str, Passage]) -> list[Sentence]:
-    """'The nuance' facts computed from the passages: each disagreement on a figure, both cited."""
+def contradiction_sentences(claims: list[ClaimAssessment], passages: dict[str, Passage],
+                            outlets: dict[str, str] | None = None) -> list[Sentence]:
+    """'The nuance' facts computed from the passages: each disagreement on a figure, both sources named and cited."""
+    outlets = outlets or {}
     out, seen = [], set()
     for c in claims:
         for x in c.contradictions:
@@ -125,14 +127,20 @@ def contradiction_sentences(claims: list[ClaimAssessment], passages: dict[str, P
             seen.add(key)
             fmt = lambda vals: " or ".join(f"{v:g}" for v in sorted(vals))  # noqa: E731
             unit = x.unit
+            first = outlets.get(passages[x.claim_passage].source_id, "one source")
+            second = outlets.get(passages[x.other_passage].source_id, "another")
+            if first == second:
+                first, second = "one source", "another"
             out.append(Sentence(
-                text=f"Sources disagree on a figure: one gives {fmt(x.claim_values)} {unit}, another {fmt(x.other_values)} {unit}.",
+                text=f"Sources disagree on a figure: {first} gives {fmt(x.claim_values)} {unit}, "
+                     f"{second} {fmt(x.other_values)} {unit}.",
                 citations=[x.claim_passage, x.other_passage], kind="computed"))
     return out
 
 
 def key_claim_contradictions(
-    passage_ids: list[str], passages: dict[str, Passage], groups: list[SourceGroup], limit: int = 2
+    passage_ids: list[str], passages: dict[str, Passage], groups: list[SourceGroup],
+    outlets: dict[str, str] | None = None, limit: int = 2,
 ) -> list[Sentence]:
     """Disagreements on figures between the body's passages and other independent sources."""
     from agent.text import split_sentences
@@ -144,7 +152,7 @@ def key_claim_contradictions(
         for a, b in split_sentences(text):
             if figures(text[a:b]):
                 claims.append(assess_claim(Sentence(text=text[a:b], citations=[pid]), passages, group_of))
-    return contradiction_sentences(claims, passages)[:limit]
+    return contradiction_sentences(claims, passages, outlets)[:limit]
 
 
 def brief_veracity(body: list[Sentence], disputes: list[Sentence], passages: dict[str, Passage],

@@ -73,6 +73,8 @@ def test_happy_path_publishes_a_checked_brief(tmp_path, fake_openai, mode):
     jsonschema.validate(result.document().model_dump(mode="json"), schema)
     calls = [json.loads(line) for line in (result.run_dir / "llm_calls.jsonl").read_text().splitlines()]
     assert len(calls) == result.usage.llm_calls > 0
+    saved = json.loads((result.run_dir / "result.json").read_text())
+    assert [g["reason"] for g in saved["source_groups"]] == ["independent"] * 3
     manifest = json.loads((result.run_dir / "manifest.json").read_text())
     assert len(manifest["sources"]) == 3 and manifest["prompt_templates"]
 
