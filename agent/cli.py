@@ -94,8 +94,12 @@ def draft(
     fmt: Annotated[str, typer.Option("--format", "-f", help="md | html | json (stdout when no -o).")] = "md",
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
+    json_step: Annotated[bool, typer.Option("--json", help="Read a JSON request on stdin ('-'); print one JSON result.")] = False,
 ) -> None:
     """Draft a checked brief. Exit 0 published, 6 rejected (written as REJECTED-brief.*)."""
+    if json_step:
+        _draft_json_step(config, data_dir)
+        return
     from agent.api import draft_brief
     from agent.publish import render_result, write_outputs
 
@@ -125,6 +129,27 @@ def draft(
     if result.status == "rejected":
         for v in (result.report.violations if result.report else [])[:10]:
             err.print(f"  {v.code} [{v.section}]: {v.message}", highlight=False)
+        raise typer.Exit(EXIT_REJECTED)
+
+
+def _draft_json_step(config: Path | None, data_dir: Path | None) -> None:
+    """Pipeline mode: nothing but the result (or the error) as one JSON object on stdout."""
+    from agent.api import draft_brief
+    from agent.json_step import error_document, inline_sources, parse_request
+    from agent.result import Skipped
+
+    try:
+        request = parse_request(sys.stdin.read())
+        settings = _settings(request.config or config, data_dir)
+        records, skipped = inline_sources(request, settings)
+        paths = [Path(s) for s in request.sources if isinstance(s, str)]
+        result = draft_brief([*records, *paths], config=settings)
+        result.skipped_sources[:0] = [Skipped(origin=r.split(":")[0], reason=r.split(": ", 1)[-1]) for r in skipped]
+    except BriefError as e:
+        print(error_document(e))
+        raise typer.Exit(e.exit_code)
+    print(result.document().model_dump_json())
+    if result.status == "rejected":
         raise typer.Exit(EXIT_REJECTED)
 
 

@@ -115,3 +115,29 @@ def test_ask_prints_an_answer_and_the_passages_used(tmp_path, fake_openai):
     proc = run(["ask", "Who approved the extension?", "--sources", str(STORY)], tmp_path, fake_openai.base_url)
     assert proc.returncode == 0, proc.stderr
     assert "Velden" in proc.stdout and "passages: S" in proc.stdout
+
+
+def test_json_step_round_trips_inline_and_path_sources(tmp_path, fake_openai):
+    fake_openai.set_responder(good_model)
+    request = {"sources": [str(STORY / "wire.md"),
+                           {"text": (STORY / "daily.md").read_text().split("---", 2)[2], "outlet": "Velden Daily",
+                            "title": "Tram extension wins council backing", "published": "2026-05-13"}]}
+    proc = run(["draft", "--json", "-"], tmp_path, fake_openai.base_url, stdin=json.dumps(request))
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)  # stdout holds exactly one JSON object
+    jsonschema.validate(document, json.loads((ROOT / "schemas" / "brief.schema.json").read_text()))
+    assert document["status"] == "published"
+    assert {s["outlet"] for s in document["brief"]["sources"]} <= {"Northfield Wire", "Velden Daily"}
+
+
+@pytest.mark.parametrize("stdin, code, exit_code", [
+    ("{not json", "usage", 2),
+    ('{"sources": []}', "usage", 2),
+    ('{"sources": [{"text": "Accept all cookies"}]}', "no-usable-sources", 3),
+])
+def test_json_step_errors_are_json(tmp_path, fake_openai, stdin, code, exit_code):
+    proc = run(["draft", "--json", "-"], tmp_path, fake_openai.base_url, stdin=stdin)
+    assert proc.returncode == exit_code
+    error = json.loads(proc.stdout)
+    assert error["status"] == "failed" and error["error"]["code"] == code and error["error"]["message"]
+    assert fake_openai.requests == []

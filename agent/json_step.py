@@ -1,0 +1,61 @@
+"""`brief draft --json -`: one JSON request on stdin, one JSON result on stdout, errors as JSON too."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+
+from agent.errors import BriefError, UsageError
+from agent.schema import Contract
+
+
+class InlineSource(Contract):
+    text: str | None = None
+    html: str | None = None
+    outlet: str | None = None
+    title: str | None = None
+    topic: str | None = None
+    url: str | None = None
+    published: date | None = None
+    language: str | None = None
+
+
+class DraftRequest(Contract):
+    """Sources as paths or inline records; `config` is a TOML file layered over the defaults."""
+
+    sources: list[str | InlineSource] = Field(min_length=1)
+    config: Path | None = None
+
+
+def parse_request(raw: str) -> DraftRequest:
+    try:
+        return DraftRequest.model_validate(json.loads(raw))
+    except json.JSONDecodeError as e:
+        raise UsageError(f"request is not valid JSON ({e.msg} at line {e.lineno})") from None
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise UsageError(f"request key '{'.'.join(map(str, first['loc']))}': {first['msg']}") from None
+
+
+def inline_sources(request: DraftRequest, settings) -> tuple[list, list[str]]:
+    """Clean inline records into Sources; returns (sources, skip reasons)."""
+    from agent.ingest import build_source
+
+    sources, skipped = [], []
+    for i, item in enumerate(s for s in request.sources if isinstance(s, InlineSource)):
+        body = item.text if item.text is not None else item.html
+        if body is None:
+            skipped.append(f"sources[{i}]: needs 'text' or 'html'")
+            continue
+        meta = item.model_dump(exclude={"text", "html"}, exclude_none=True)
+        built = build_source(body, meta, f"inline[{i}]", body.encode("utf-8"), settings.ingest,
+                             is_html=item.text is None)
+        (skipped.append(f"inline[{i}]: {built}") if isinstance(built, str) else sources.append(built))
+    return sources, skipped
+
+
+def error_document(e: BriefError) -> str:
+    return json.dumps({"status": "failed", "error": {"code": e.code, "exit_code": e.exit_code, "message": e.one_line()}})
