@@ -8,10 +8,10 @@ from typing import Sequence
 
 from agent.config import Settings, load_settings
 from agent.drafting import assemble_brief
-from agent.errors import NoUsableSources
+from agent.errors import BudgetExceeded, NoUsableSources
 from agent.ingest import load_sources, split_passages
 from agent.nodes import BriefState, Deps
-from agent.result import BriefResult, QuotedPassage, Skipped, Usage
+from agent.result import BriefDocument, BriefResult, QuotedPassage, Skipped, Usage
 from agent.runs import RunFolder
 from agent.schema import Passage, Source
 
@@ -24,19 +24,21 @@ def _passages(sources: list[Source], passage_chars: int) -> dict[str, Passage]:
     return passages
 
 
-def _drafter(settings: Settings, call_log):
+def _drafter(settings: Settings, call_log, cache=None):
     """The drafter client: the configured endpoint, or the embedded model started on demand."""
     from agent.llm import LLMClient
 
     role = settings.drafter
     base_url = role.base_url
-    if role.embedded:
+    if role.embedded and settings.cache.mode == "replay":
+        base_url = "http://127.0.0.1:9/v1"  # replay-only: every reply comes from the cache; never started
+    elif role.embedded:
         from agent.local_model import shared_embedded_model
 
         base_url = shared_embedded_model(settings.local_model).base_url
     api_key = role.api_key.get_secret_value() if role.api_key else None
-    return LLMClient(role, base_url=base_url, api_key=api_key, call_log=call_log,
-                     role_name="drafter", embedded=role.embedded)
+    return LLMClient(role, base_url=base_url, api_key=api_key, call_log=call_log, role_name="drafter",
+                     embedded=role.embedded, cache=cache, budget=settings.budget)
 
 
 def _registry(settings: Settings):
@@ -49,6 +51,14 @@ def _registry(settings: Settings):
     return registry
 
 
+def _store(settings: Settings):
+    from agent.embeddings import build_embedding_function
+    from agent.store import PassageStore
+
+    return PassageStore(settings.data_dir, build_embedding_function(settings.embeddings),
+                        lexical_weight=settings.embeddings.lexical_weight, server=settings.store)
+
+
 def draft_brief(
     sources: Sequence[Path | str | Source],
     *,
@@ -58,11 +68,6 @@ def draft_brief(
     drafter=None,
 ) -> BriefResult:
     """Draft and check a brief; raises NoUsableSources, LLMError or StoreError when it can't go on."""
-    from agent.embeddings import build_embedding_function
-    from agent.graph import build_graph
-    from agent.llm import CallLog
-    from agent.store import PassageStore
-
     started = time.monotonic()
     settings = config if isinstance(config, Settings) else load_settings(config)
     records = [s for s in sources if isinstance(s, Source)]
@@ -73,34 +78,62 @@ def draft_brief(
     if not all_sources:
         reasons = "; ".join(f"{s.origin}: {s.reason}" for s in skipped[:3]) or "no input given"
         raise NoUsableSources(f"no usable sources ({reasons})")
-
-    passages = _passages(all_sources, settings.ingest.passage_chars)
     run = RunFolder.create(settings.data_dir, all_sources, settings)
-    call_log = CallLog(run.path / "llm_calls.jsonl")
-    store = store or PassageStore(settings.data_dir, build_embedding_function(settings.embeddings),
-                                  lexical_weight=settings.embeddings.lexical_weight)
-    store.index(all_sources, list(passages.values()))
-    drafter = drafter or _drafter(settings, call_log)
+    run.save_sources(all_sources)
+    return _execute(run, settings, all_sources, skipped, started, store=store, drafter=drafter, resume=False)
+
+
+def resume_brief(run_id: str, *, config: Settings | Path | None = None, store=None, drafter=None) -> BriefResult:
+    """Continue a crashed or killed run from its last checkpoint; finished LLM calls come from its cache."""
+    started = time.monotonic()
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    run = RunFolder.open(settings.data_dir, run_id)
+    if (run.path / "result.json").is_file():
+        done = BriefDocument.model_validate_json((run.path / "result.json").read_text(encoding="utf-8"))
+        if done.status in ("published", "rejected"):  # finished: nothing to resume
+            return BriefResult(**{**done.model_dump(exclude={"check"}), "report": done.check, "run_dir": run.path})
+    return _execute(run, settings, run.load_sources(), [], started, store=store, drafter=drafter, resume=True)
+
+
+def _execute(run: RunFolder, settings: Settings, sources: list[Source], skipped: list[Skipped], started: float,
+             *, store, drafter, resume: bool) -> BriefResult:
+    from agent.checkpoints import open_checkpointer
+    from agent.graph import build_graph
+    from agent.llm import CallLog
+    from agent.llm_cache import build_cache
+
+    passages = _passages(sources, settings.ingest.passage_chars)
+    call_log = CallLog(run.path / "llm_calls.jsonl", prices=settings.prices)
+    store = store or _store(settings)
+    store.index(sources, list(passages.values()))
+    drafter = drafter or _drafter(settings, call_log, build_cache(settings, run.path))
     mode = settings.draft.mode
     if mode == "auto":
         mode = "sentence" if settings.drafter.embedded else "section"
     deps = Deps(settings=settings, store=store, drafter=drafter, mode=mode)
-
-    final = build_graph(deps).invoke(BriefState(sources=all_sources, passages=passages),
-                                     {"recursion_limit": 50})
-    state = BriefState(**final) if isinstance(final, dict) else final
-    brief = assemble_brief(state, settings)
-    if state.status == "published":  # only checked briefs join the trend registry
+    status_override, error = None, None
+    with open_checkpointer(run.path) as saver:
+        graph = build_graph(deps, checkpointer=saver)
+        cfg = {"configurable": {"thread_id": run.run_id}, "recursion_limit": 50}
+        start_input = None if resume and graph.get_state(cfg).values else BriefState(sources=sources, passages=passages)
+        try:
+            graph.invoke(start_input, cfg)
+        except BudgetExceeded as e:  # stop gracefully: keep whatever the last finished step produced
+            status_override, error = "budget_exceeded", e.one_line()
+        values = graph.get_state(cfg).values
+    state = BriefState(**values) if values else BriefState(sources=sources, passages=passages)
+    brief = assemble_brief(state, settings) if state.sections else None
+    if state.status == "published" and status_override is None:  # only checked briefs join the trend registry
         brief = brief.model_copy(update={"trend": _registry(settings).assign(brief, run.run_id)})
-    cited = {c for sents in brief.cited_sections().values() for s in sents for c in s.citations}
+    cited = {c for sents in brief.cited_sections().values() for s in sents for c in s.citations} if brief else set()
     quoted = {pid: QuotedPassage(source_id=p.source_id, text=p.text, start=p.start, end=p.end)
               for pid, p in passages.items() if pid in cited}
     totals = drafter.usage
-    usage = Usage(llm_calls=totals.calls, http_attempts=totals.attempts,
+    usage = Usage(llm_calls=totals.calls, cached_calls=totals.cached_calls, http_attempts=totals.attempts,
                   prompt_tokens=totals.prompt_tokens, completion_tokens=totals.completion_tokens,
-                  wall_s=round(time.monotonic() - started, 3))
-    result = BriefResult(status=state.status, brief=brief, report=state.report, passages=quoted,
+                  cost=round(totals.cost, 6), wall_s=round(time.monotonic() - started, 3))
+    result = BriefResult(status=status_override or state.status, brief=brief, report=state.report, passages=quoted,
                          usage=usage, run_dir=run.path, run_id=run.run_id, skipped_sources=skipped,
-                         source_groups=state.groups)
+                         source_groups=state.groups, error=error)
     run.finish(result)
     return result

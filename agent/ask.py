@@ -17,19 +17,16 @@ class Answer(BaseModel):
 
 def answer_question(question: str, paths: list[Path], settings: Settings, *, k: int = 3) -> tuple[str, list[str]]:
     """Index the sources, retrieve k passages, ask; returns (answer, passage ids used)."""
-    from agent.api import _drafter, _passages
-    from agent.embeddings import build_embedding_function
+    from agent.api import _drafter, _passages, _store
     from agent.ingest import load_sources
     from agent.llm import CallLog
     from agent.runs import RunFolder
-    from agent.store import PassageStore
 
     ingested = load_sources(paths, settings.ingest)
     if not ingested.sources:
         raise NoUsableSources("no usable sources in " + ", ".join(map(str, paths)))
     passages = _passages(ingested.sources, settings.ingest.passage_chars)
-    store = PassageStore(settings.data_dir, build_embedding_function(settings.embeddings),
-                         lexical_weight=settings.embeddings.lexical_weight)
+    store = _store(settings)
     store.index(ingested.sources, list(passages.values()))
     numbers = {s.id: n for n, s in enumerate(ingested.sources, start=1)}
     hits = store.search(question, source_ids=list(numbers), k=k)

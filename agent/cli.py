@@ -41,10 +41,9 @@ def index(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Ingest and clean sources, index their passages, and say what cleaning removed."""
-    from agent.embeddings import build_embedding_function
+    from agent.api import _store
     from agent.errors import NoUsableSources
     from agent.ingest import load_sources, split_passages
-    from agent.store import PassageStore
 
     try:
         settings = _settings(config, data_dir)
@@ -54,8 +53,7 @@ def index(
         if not ingested.sources:
             raise NoUsableSources("no usable sources in " + ", ".join(map(str, paths)))
         passages = [p for n, s in enumerate(ingested.sources, 1) for p in split_passages(s, n, settings.ingest.passage_chars)]
-        store = PassageStore(settings.data_dir, build_embedding_function(settings.embeddings),
-                             lexical_weight=settings.embeddings.lexical_weight)
+        store = _store(settings)
         stats = store.index(ingested.sources, passages)
     except BriefError as e:
         _fail(e)
@@ -95,13 +93,15 @@ def draft(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     json_step: Annotated[bool, typer.Option("--json", help="Read a JSON request on stdin ('-'); print one JSON result.")] = False,
+    max_tokens: Annotated[Optional[int], typer.Option("--max-tokens-per-brief", help="Stop at this many tokens (exit 7).")] = None,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Stop at this cost from [prices] (exit 7).")] = None,
 ) -> None:
-    """Draft a checked brief. Exit 0 published, 6 rejected (written as REJECTED-brief.*)."""
+    """Draft a checked brief. Exit 0 published, 6 rejected (REJECTED-brief.*), 7 over budget."""
+    budget = {k: v for k, v in {"max_tokens_per_brief": max_tokens, "max_cost": max_cost}.items() if v is not None}
     if json_step:
-        _draft_json_step(config, data_dir)
+        _draft_json_step(config, data_dir, budget)
         return
     from agent.api import draft_brief
-    from agent.publish import render_result, write_outputs
 
     if fmt not in ("md", "html", "json"):
         err.print(f"error: --format must be md, html or json, not '{fmt}'")
@@ -109,11 +109,21 @@ def draft(
     stdin_text = sys.stdin.read() if any(str(p) == "-" for p in paths) else None
     files = [p for p in paths if str(p) != "-"]
     try:
-        settings = _settings(config, data_dir)
+        settings = _settings(config, data_dir, budget=budget or None)
         with err.status("drafting brief…", spinner="dots"):
             result = draft_brief(files, config=settings, stdin_text=stdin_text)
-        if output is not None:
-            written = write_outputs(result, output)
+    except BriefError as e:
+        _fail(e)
+    _report(result, output, fmt)
+
+
+def _report(result, output: Path | None, fmt: str) -> None:
+    """Write or print the result, say what happened on stderr, and exit by its status."""
+    from agent.errors import EXIT_BUDGET
+    from agent.publish import render_result, write_outputs
+
+    try:
+        written = write_outputs(result, output) if output is not None else []
     except BriefError as e:
         _fail(e)
     for s in result.skipped_sources:
@@ -130,9 +140,35 @@ def draft(
         for v in (result.report.violations if result.report else [])[:10]:
             err.print(f"  {v.code} [{v.section}]: {v.message}", highlight=False)
         raise typer.Exit(EXIT_REJECTED)
+    if result.status == "budget_exceeded":
+        err.print(f"  {result.error}; resume with a larger budget: brief resume {result.run_id}", highlight=False)
+        raise typer.Exit(EXIT_BUDGET)
 
 
-def _draft_json_step(config: Path | None, data_dir: Path | None) -> None:
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run folder name under <data_dir>/runs.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write brief.md/.html/.json here.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md | html | json (stdout when no -o).")] = "md",
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    max_tokens: Annotated[Optional[int], typer.Option("--max-tokens-per-brief", help="New token cap (exit 7).")] = None,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="New cost cap (exit 7).")] = None,
+) -> None:
+    """Continue a crashed, killed or over-budget run; finished LLM calls are not repeated."""
+    from agent.api import resume_brief
+
+    budget = {k: v for k, v in {"max_tokens_per_brief": max_tokens, "max_cost": max_cost}.items() if v is not None}
+    try:
+        settings = _settings(config, data_dir, budget=budget or None)
+        with err.status(f"resuming {run_id}…", spinner="dots"):
+            result = resume_brief(run_id, config=settings)
+    except BriefError as e:
+        _fail(e)
+    _report(result, output, fmt)
+
+
+def _draft_json_step(config: Path | None, data_dir: Path | None, budget: dict | None = None) -> None:
     """Pipeline mode: nothing but the result (or the error) as one JSON object on stdout."""
     from agent.api import draft_brief
     from agent.json_step import error_document, inline_sources, parse_request
@@ -140,7 +176,7 @@ def _draft_json_step(config: Path | None, data_dir: Path | None) -> None:
 
     try:
         request = parse_request(sys.stdin.read())
-        settings = _settings(request.config or config, data_dir)
+        settings = _settings(request.config or config, data_dir, budget=budget or None)
         records, skipped = inline_sources(request, settings)
         paths = [Path(s) for s in request.sources if isinstance(s, str)]
         result = draft_brief([*records, *paths], config=settings)
@@ -151,6 +187,8 @@ def _draft_json_step(config: Path | None, data_dir: Path | None) -> None:
     print(result.document().model_dump_json())
     if result.status == "rejected":
         raise typer.Exit(EXIT_REJECTED)
+    if result.status == "budget_exceeded":
+        raise typer.Exit(7)
 
 
 @app.command()
@@ -247,6 +285,75 @@ def schema(output: Annotated[Path, typer.Argument(help="Where to write the JSON 
     output.parent.mkdir(parents=True, exist_ok=True)
     export_brief_schema(output)
     print(f"wrote {output}")
+
+
+# --- brief eval: the evaluation harness (evals/) ----------------------------------------------
+
+from typer.core import TyperGroup  # noqa: E402
+
+
+class _EvalGroup(TyperGroup):
+    """`brief eval DATASET ...` is short for `brief eval run DATASET ...`."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(cls=_EvalGroup, no_args_is_help=True, help="Evaluate the agent on a dataset of cases.")
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("run")
+def eval_run(
+    dataset: Annotated[Path, typer.Argument(help="JSONL of cases, e.g. evals/datasets/smoke.jsonl.")],
+    config: ConfigOpt = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, help="Cases at a time.")] = 1,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Run folder (default out/eval/<dataset>-<time>).")] = None,
+    replay: Annotated[bool, typer.Option("--replay", help="Answer only from the LLM cache; a miss fails the case.")] = False,
+    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Shared LLM cache (default: the dataset's .toml, else <output>/llm-cache).")] = None,
+    min_score: Annotated[Optional[list[str]], typer.Option("--min-score", help="scorer=value: the mean must reach it (repeatable).")] = None,
+    max_score: Annotated[Optional[list[str]], typer.Option("--max-score", help="scorer=value: the mean must not exceed it.")] = None,
+    checker: Annotated[bool, typer.Option("--checker", help="Also run the checker on the SummEdits sample and seeded defects.")] = False,
+    judge: Annotated[bool, typer.Option("--judge", help="Add the rubric grade from the judge role's model.")] = False,
+) -> None:
+    """Run, score and report every case; exit 0 when the gate holds, 1 when a threshold fails."""
+    import time
+
+    from evals.gate import parse_thresholds
+    from evals.report import print_report, write_reports
+    from evals.runner import EvalOptions, run_eval
+
+    out = output or Path("out/eval") / f"{dataset.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        options = EvalOptions(dataset=dataset, out=out, config=config, concurrency=concurrency, replay=replay,
+                              cache_dir=cache_dir, judge=judge, checker=checker,
+                              min_score=parse_thresholds(min_score), max_score=parse_thresholds(max_score, "--max-score"))
+        run = run_eval(options)
+        written = write_reports(run, out)
+    except BriefError as e:
+        _fail(e)
+    print_report(run, Console(width=200 if not sys.stdout.isatty() else None))
+    for path in written:
+        err.print(f"wrote {path}", highlight=False)
+    if not run.summary.gate.passed:
+        raise typer.Exit(1)
+
+
+@eval_app.command("compare")
+def eval_compare(
+    a: Annotated[Path, typer.Argument(help="Earlier run folder (or its results.jsonl).")],
+    b: Annotated[Path, typer.Argument(help="Later run folder.")],
+) -> None:
+    """Per-scorer deltas from run A to run B, and the cases that got worse."""
+    from evals.compare import compare_runs, format_comparison
+
+    try:
+        lines = format_comparison(*compare_runs(a, b))
+    except BriefError as e:
+        _fail(e)
+    print("\n".join(lines))
 
 
 def main() -> None:

@@ -100,6 +100,39 @@ class Trends(Section):
     seed_file: Path | None = Field(None, description="TOML with [[trend]] name/description, loaded on first use.")
 
 
+class Cache(Section):
+    """Disk cache of LLM replies keyed by the request (model, messages, format, sampling)."""
+
+    mode: Literal["off", "use", "replay"] = Field(
+        "off", description="off; use: read and write; replay: read only, a miss is an error (exit 4).")
+    dir: Path | None = Field(None, description="Default: <data_dir>/llm-cache.")
+
+
+class Price(Section):
+    prompt_per_1m: float = Field(0.0, ge=0)
+    completion_per_1m: float = Field(0.0, ge=0)
+
+
+class Budget(Section):
+    """Caps per brief; reaching one stops the run gracefully with status 'budget_exceeded'."""
+
+    max_tokens_per_brief: int | None = Field(None, ge=1)
+    max_cost: float | None = Field(None, ge=0)
+
+
+class Store(Section):
+    """Embedded chromadb in data_dir (default), or a Chroma server started with `chroma run`."""
+
+    host: str = Field("", description="Empty: embedded store in data_dir.")
+    port: int = Field(8000, ge=1, le=65535)
+    collection_prefix: str = ""
+
+
+class Check(Section):
+    layers: Literal["deterministic", "judge"] = Field(
+        "deterministic", description="judge: undecided claims go to the judge role's model.")
+
+
 class Settings(Section):
     data_dir: Path = Path(".brief-data")
     drafter: ModelRole = ModelRole()
@@ -110,6 +143,11 @@ class Settings(Section):
     draft: Draft = Draft()
     veracity: VeracityConfig = VeracityConfig()
     trends: Trends = Trends()
+    cache: Cache = Cache()
+    budget: Budget = Budget()
+    prices: dict[str, Price] = Field(default_factory=dict, description="Model name -> price per 1M tokens.")
+    store: Store = Store()
+    check: Check = Check()
 
     def public_dump(self) -> dict[str, Any]:
         """Settings as JSON-safe data, without secrets (for run manifests)."""

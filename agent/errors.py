@@ -6,7 +6,9 @@
     ├── NoUsableSources             exit 3  nothing left after ingest and cleaning
     ├── LLMError                    exit 4  endpoint failed after retries, or output never valid
     │   ├── LLMUnavailable          exit 4  refused, timed out, 5xx, 401/403, embedded model won't start
-    │   └── LLMOutputInvalid        exit 4  re-asks exhausted; carries the last output
+    │   ├── LLMOutputInvalid        exit 4  re-asks exhausted; carries the last output
+    │   └── CacheMiss               exit 4  replay-only mode and the request is not in the cache
+    ├── BudgetExceeded              exit 7  a token or cost cap was reached (the run stops gracefully)
     └── StoreError                  exit 5  chromadb failed, or the store is locked by another writer
 
 A checker rejection is not an exception: it is a result with status "rejected" (exit 6).
@@ -20,6 +22,7 @@ EXIT_NO_SOURCES = 3
 EXIT_LLM = 4
 EXIT_STORE = 5
 EXIT_REJECTED = 6
+EXIT_BUDGET = 7
 
 
 class BriefError(Exception):
@@ -65,6 +68,17 @@ class LLMOutputInvalid(LLMError):
     def __init__(self, message: str, last_output: str = ""):
         super().__init__(message)
         self.last_output = last_output
+
+
+class CacheMiss(LLMError):
+    code = "cache-miss"
+
+
+class BudgetExceeded(BriefError):
+    """Raised by the LLM client before a call that the budget no longer allows."""
+
+    exit_code = EXIT_BUDGET
+    code = "budget-exceeded"
 
 
 class StoreError(BriefError):

@@ -21,7 +21,7 @@ def route_after_check(state: BriefState, deps: Deps) -> str:
     return "finalize"
 
 
-def build_graph(deps: Deps):
+def build_graph(deps: Deps, checkpointer=None):
     """Compile the brief graph with its dependencies bound into each node."""
     graph = StateGraph(BriefState)
     for name in ("retrieve", "draft", "check", "revise", "fallback", "finalize"):
@@ -35,4 +35,4 @@ def build_graph(deps: Deps):
     graph.add_edge("revise", "check")
     graph.add_edge("fallback", "check")
     graph.add_edge("finalize", END)
-    return graph.compile()
+    return graph.compile(checkpointer=checkpointer)

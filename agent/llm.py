@@ -17,8 +17,9 @@ import openai
 from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from agent.config import ModelRole
-from agent.errors import LLMOutputInvalid, LLMUnavailable
+from agent.config import Budget, ModelRole, Price
+from agent.errors import BudgetExceeded, LLMError, LLMOutputInvalid, LLMUnavailable
+from agent.llm_cache import CachedReply, LayeredCache, request_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
@@ -43,25 +44,38 @@ class _BadReply(Exception):
 @dataclass
 class Usage:
     calls: int = 0
+    cached_calls: int = 0
     attempts: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost: float = 0.0
 
 
 class CallLog:
     """One JSON line per logical call (the run folder's audit trail) plus running totals."""
 
-    def __init__(self, path: Path | None = None):
+    def __init__(self, path: Path | None = None, prices: dict[str, Price] | None = None):
         self.path = path
+        self.prices = prices or {}
         self.totals = Usage()
         self._lock = threading.Lock()
 
+    def cost_of(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
+        price = self.prices.get(model)
+        if price is None:
+            return 0.0
+        return (prompt_tokens * price.prompt_per_1m + completion_tokens * price.completion_per_1m) / 1e6
+
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
+            entry["cost"] = round(self.cost_of(entry["model"], entry["prompt_tokens"], entry["completion_tokens"]), 8)
             self.totals.calls += 1
+            if entry["attempts"] == 0 and entry.get("cached"):  # served entirely from the cache
+                self.totals.cached_calls += 1
             self.totals.attempts += entry["attempts"]
             self.totals.prompt_tokens += entry["prompt_tokens"]
             self.totals.completion_tokens += entry["completion_tokens"]
+            self.totals.cost += entry["cost"]
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with self.path.open("a", encoding="utf-8") as fh:
@@ -102,9 +116,11 @@ class LLMClient:
     """One model role behind the `openai` client; the SDK's own retries are off."""
 
     def __init__(self, role: ModelRole, *, base_url: str, api_key: str | None, call_log: CallLog | None = None,
-                 role_name: str = "drafter", embedded: bool = False):
+                 role_name: str = "drafter", embedded: bool = False, cache: LayeredCache | None = None,
+                 budget: Budget | None = None):
         self.role, self.base_url, self.role_name = role, base_url.rstrip("/"), role_name
         self.call_log = call_log or CallLog()
+        self.cache, self.budget = cache or LayeredCache([]), budget or Budget()
         self.dialect = role.structured_output if role.structured_output != "auto" else (
             "json_object" if embedded else "json_schema")
         self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key or "not-needed",
@@ -169,36 +185,61 @@ class LLMClient:
             return {"type": "json_object", "schema": schema.model_json_schema()}
         return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": False}}
 
-    def _content(self, response: Any) -> tuple[str, str, Any]:
+    def _check_budget(self) -> None:
+        totals, cap = self.call_log.totals, self.budget
+        if cap.max_tokens_per_brief is not None and totals.prompt_tokens + totals.completion_tokens >= cap.max_tokens_per_brief:
+            raise BudgetExceeded(f"token budget reached: {totals.prompt_tokens + totals.completion_tokens} "
+                                 f"of {cap.max_tokens_per_brief} tokens used")
+        if cap.max_cost is not None and totals.cost >= cap.max_cost:
+            raise BudgetExceeded(f"cost budget reached: {totals.cost:.4f} of {cap.max_cost:.4f}")
+
+    def _fetch(self, prompt_name: str, convo: list[dict], response_format: dict | None,
+               counter: list[int]) -> tuple[CachedReply, bool]:
+        """The reply to one request: from the cache, or from the endpoint (then cached)."""
+        key = request_key(self.role.model, convo, response_format, self.role.temperature, self.role.max_tokens)
+        if (hit := self.cache.get(key, prompt_name)) is not None:
+            return hit, True
+        self._check_budget()
+        response = self._send(prompt_name, convo, response_format, counter)
         choices = getattr(response, "choices", None)
         if not choices:
             raise _BadReply("the reply has no choices")
-        choice = choices[0]
-        content = (choice.message.content or "") if choice.message else ""
-        if choice.finish_reason == "length":
-            raise _BadReply("your reply was cut off at the length limit; answer much shorter", content)
-        if not content.strip():
+        choice, usage = choices[0], getattr(response, "usage", None)
+        reply = CachedReply(content=(choice.message.content or "") if choice.message else "",
+                            finish_reason=choice.finish_reason or "",
+                            prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
+                            completion_tokens=(usage.completion_tokens or 0) if usage else 0)
+        self.cache.put(key, reply, prompt_name)
+        return reply, False
+
+    @staticmethod
+    def _content(reply: CachedReply) -> str:
+        if reply.finish_reason == "length":
+            raise _BadReply("your reply was cut off at the length limit; answer much shorter", reply.content)
+        if not reply.content.strip():
             raise _BadReply("the reply was empty")
-        return content, choice.finish_reason or "", getattr(response, "usage", None)
+        return reply.content
 
     def _call(self, prompt_name: str, messages: list[dict], schema: type[T] | None) -> Any:
         started, counter, reasks = time.monotonic(), [0], 0
         convo = list(messages)
         entry: dict[str, Any] = {"prompt_name": prompt_name, "role": self.role_name, "model": self.role.model,
                                  "base_url": self.base_url, "messages": messages}
-        tokens = [0, 0]
+        tokens, requests = [0, 0], [0, 0]  # tokens: prompt, completion; requests: made, from cache
         last = ""
         try:
             while True:
                 try:
-                    response = self._send(prompt_name, convo, self._response_format(schema), counter)
-                    content, finish, usage = self._content(response)
-                    if usage is not None:
-                        tokens[0] += usage.prompt_tokens or 0
-                        tokens[1] += usage.completion_tokens or 0
+                    reply, cached = self._fetch(prompt_name, convo, self._response_format(schema), counter)
+                    requests[0] += 1
+                    requests[1] += cached
+                    if not cached:
+                        tokens[0] += reply.prompt_tokens
+                        tokens[1] += reply.completion_tokens
+                    content = self._content(reply)
                     last = content
                     value = schema.model_validate(extract_json(content)) if schema else content.strip()
-                    entry.update(ok=True, reply=content, finish_reason=finish)
+                    entry.update(ok=True, reply=content, finish_reason=reply.finish_reason)
                     return value
                 except _BadReply as e:
                     if self._switch_dialect(e.problem):
@@ -212,12 +253,12 @@ class LLMClient:
                 convo = messages + ([{"role": "assistant", "content": last[:2000]}] if last else []) + [
                     {"role": "user", "content": f"Your reply was not usable: {problem}. Reply again with JSON only, "
                                                 "exactly in the format asked."}]
-        except (LLMUnavailable, LLMOutputInvalid) as e:
+        except (LLMUnavailable, LLMOutputInvalid, BudgetExceeded, LLMError) as e:
             entry.update(ok=False, error=e.one_line(), reply=last)
             raise
         finally:
             entry.update(attempts=counter[0], reasks=reasks, prompt_tokens=tokens[0], completion_tokens=tokens[1],
-                         latency_s=round(time.monotonic() - started, 3))
+                         requests=requests[0], cached=requests[1], latency_s=round(time.monotonic() - started, 3))
             self.call_log.record(entry)
 
     def _switch_dialect(self, problem: str) -> bool:

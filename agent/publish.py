@@ -1,4 +1,4 @@
-"""Turn a BriefResult into files: brief.* when published, REJECTED-brief.* otherwise."""
+"""Turn a BriefResult into files: brief.* when published, INCOMPLETE-brief.* over budget, else REJECTED-brief.*."""
 
 from __future__ import annotations
 
@@ -15,14 +15,17 @@ def render_result(result: BriefResult, fmt: str) -> str:
         return result.document().model_dump_json(indent=2) + "\n"
     from agent.render import render_html, render_markdown
 
+    if result.brief is None:  # e.g. the budget ran out before any section was drafted
+        return f"No brief: {result.status} ({result.error or 'nothing was drafted'}).\n"
     renderer = render_html if fmt == "html" else render_markdown
     return renderer(result.brief, result.report, result.passages, status=result.status)
 
 
 def write_outputs(result: BriefResult, directory: Path) -> list[Path]:
     """Write md, html and json atomically into `directory` (also copied into the run folder)."""
-    prefix = "brief" if result.status == "published" else "REJECTED-brief"
-    rendered = {fmt: render_result(result, fmt) for fmt in ("md", "html", "json")}
+    prefix = {"published": "brief", "budget_exceeded": "INCOMPLETE-brief"}.get(result.status, "REJECTED-brief")
+    formats = ("md", "html", "json") if result.brief is not None else ("json",)
+    rendered = {fmt: render_result(result, fmt) for fmt in formats}
     written = []
     for target in filter(None, (Path(directory), result.run_dir)):
         try:

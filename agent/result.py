@@ -10,14 +10,16 @@ from pydantic import Field
 from agent.independence import SourceGroup
 from agent.schema import Brief, CheckReport, Contract
 
-Status = Literal["published", "rejected", "failed"]
+Status = Literal["published", "rejected", "failed", "budget_exceeded"]
 
 
 class Usage(Contract):
     llm_calls: int = 0
+    cached_calls: int = Field(0, description="Logical calls answered entirely from the reply cache.")
     http_attempts: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost: float = Field(0.0, description="From the [prices] table; 0 for models without a price.")
     wall_s: float = 0.0
 
 

@@ -66,6 +66,28 @@ class RunFolder:
         write_atomic(path / "manifest.json", json.dumps(manifest, indent=2, default=str))
         return run
 
+    @classmethod
+    def open(cls, data_dir: Path, run_id: str) -> "RunFolder":
+        from agent.errors import UsageError
+
+        path = Path(data_dir) / "runs" / run_id
+        if not run_id or "/" in run_id or not (path / "manifest.json").is_file():
+            raise UsageError(f"no run '{run_id}' in {Path(data_dir) / 'runs'}")
+        return cls(run_id=run_id, path=path)
+
+    def save_sources(self, sources: list[Source]) -> None:
+        """The cleaned sources themselves, so a resume does not depend on the original files."""
+        write_atomic(self.path / "sources.json", json.dumps([s.model_dump(mode="json") for s in sources]))
+
+    def load_sources(self) -> list[Source]:
+        from agent.errors import UsageError
+
+        try:
+            data = json.loads((self.path / "sources.json").read_text(encoding="utf-8"))
+            return [Source.model_validate(item) for item in data]
+        except (OSError, ValueError) as e:
+            raise UsageError(f"{self.path / 'sources.json'}: cannot read the run's sources ({e.__class__.__name__})") from None
+
     def finish(self, result: "BriefResult") -> None:
         """Record the outcome (status, check report, usage) beside the manifest."""
         write_atomic(self.path / "result.json", result.document().model_dump_json(indent=2))

@@ -66,15 +66,21 @@ def bm25(query: str, docs: list[str], k1: float = 1.5, b: float = 0.75) -> list[
 class PassageStore:
     """Passages of many runs in one persistent collection per embedding function."""
 
-    def __init__(self, data_dir: Path, embedding_function, *, lexical_weight: float = 0.5, collection: str | None = None):
+    def __init__(self, data_dir: Path, embedding_function, *, lexical_weight: float = 0.5, collection: str | None = None,
+                 server=None):
         self.data_dir = Path(data_dir)
         self.lexical_weight = lexical_weight
         self.ef = embedding_function
-        name = collection or f"passages-{embedding_function.name()}"
+        prefix = server.collection_prefix if server is not None else ""
+        name = collection or f"{prefix}passages-{embedding_function.name()}"
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self.client = chromadb.PersistentClient(path=str(self.data_dir / "chroma"),
-                                                    settings=ChromaSettings(anonymized_telemetry=False))
+            if server is not None and server.host:  # a Chroma server (`chroma run`) instead of the embedded store
+                self.client = chromadb.HttpClient(host=server.host, port=server.port,
+                                                  settings=ChromaSettings(anonymized_telemetry=False))
+            else:
+                self.client = chromadb.PersistentClient(path=str(self.data_dir / "chroma"),
+                                                        settings=ChromaSettings(anonymized_telemetry=False))
             self.collection = self.client.get_or_create_collection(
                 name=name, embedding_function=embedding_function, metadata={"hnsw:space": "cosine"})
         except Exception as e:  # chromadb raises many types; the user needs one line
