@@ -24,11 +24,11 @@ def _passages(sources: list[Source], passage_chars: int) -> dict[str, Passage]:
     return passages
 
 
-def _drafter(settings: Settings, call_log, cache=None):
-    """The drafter client: the configured endpoint, or the embedded model started on demand."""
+def _client(settings: Settings, role_name: str, call_log, cache=None):
+    """A model role's client: the configured endpoint, or the embedded model started on demand."""
     from agent.llm import LLMClient
 
-    role = settings.drafter
+    role = getattr(settings, role_name)
     base_url = role.base_url
     if role.embedded and settings.cache.mode == "replay":
         base_url = "http://127.0.0.1:9/v1"  # replay-only: every reply comes from the cache; never started
@@ -37,8 +37,21 @@ def _drafter(settings: Settings, call_log, cache=None):
 
         base_url = shared_embedded_model(settings.local_model).base_url
     api_key = role.api_key.get_secret_value() if role.api_key else None
-    return LLMClient(role, base_url=base_url, api_key=api_key, call_log=call_log, role_name="drafter",
+    return LLMClient(role, base_url=base_url, api_key=api_key, call_log=call_log, role_name=role_name,
                      embedded=role.embedded, cache=cache, budget=settings.budget)
+
+
+def _drafter(settings: Settings, call_log, cache=None):
+    return _client(settings, "drafter", call_log, cache)
+
+
+def _judge(settings: Settings, call_log, cache=None):
+    """The claim judge, when the checker's judge layer is on (settings.check.layers = "judge")."""
+    if settings.check.layers != "judge":
+        return None
+    from agent.checks.claims import LLMJudge
+
+    return LLMJudge(_client(settings, "judge", call_log, cache))
 
 
 def _registry(settings: Settings):
@@ -106,11 +119,12 @@ def _execute(run: RunFolder, settings: Settings, sources: list[Source], skipped:
     call_log = CallLog(run.path / "llm_calls.jsonl", prices=settings.prices)
     store = store or _store(settings)
     store.index(sources, list(passages.values()))
-    drafter = drafter or _drafter(settings, call_log, build_cache(settings, run.path))
+    cache = build_cache(settings, run.path)
+    drafter = drafter or _drafter(settings, call_log, cache)
     mode = settings.draft.mode
     if mode == "auto":
         mode = "sentence" if settings.drafter.embedded else "section"
-    deps = Deps(settings=settings, store=store, drafter=drafter, mode=mode)
+    deps = Deps(settings=settings, store=store, drafter=drafter, mode=mode, judge=_judge(settings, call_log, cache))
     status_override, error = None, None
     with open_checkpointer(run.path) as saver:
         graph = build_graph(deps, checkpointer=saver)

@@ -89,7 +89,7 @@ def ask(
 def draft(
     paths: Annotated[list[Path], typer.Argument(help="Folders or files of sources ('-' reads stdin).")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write brief.md/.html/.json here.")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md | html | json (stdout when no -o).")] = "md",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md | html | json | ninjs (stdout when no -o; with -o, ninjs adds brief.ninjs.json).")] = "md",
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     json_step: Annotated[bool, typer.Option("--json", help="Read a JSON request on stdin ('-'); print one JSON result.")] = False,
@@ -103,8 +103,8 @@ def draft(
         return
     from agent.api import draft_brief
 
-    if fmt not in ("md", "html", "json"):
-        err.print(f"error: --format must be md, html or json, not '{fmt}'")
+    if fmt not in ("md", "html", "json", "ninjs"):
+        err.print(f"error: --format must be md, html, json or ninjs, not '{fmt}'")
         raise typer.Exit(2)
     stdin_text = sys.stdin.read() if any(str(p) == "-" for p in paths) else None
     files = [p for p in paths if str(p) != "-"]
@@ -123,7 +123,7 @@ def _report(result, output: Path | None, fmt: str) -> None:
     from agent.publish import render_result, write_outputs
 
     try:
-        written = write_outputs(result, output) if output is not None else []
+        written = write_outputs(result, output, ninjs=fmt == "ninjs") if output is not None else []
     except BriefError as e:
         _fail(e)
     for s in result.skipped_sources:
@@ -218,7 +218,13 @@ def check(
             if not ingested.sources:
                 raise NoUsableSources("no usable sources in " + ", ".join(map(str, sources)))
             passages = _passages(ingested.sources, settings.ingest.passage_chars)
-        report = check_draft(raw, passages)
+        judge = None
+        if passages is not None and settings.check.layers == "judge":
+            from agent.api import _judge
+            from agent.llm import CallLog
+
+            judge = _judge(settings, CallLog())
+        report = check_draft(raw, passages, judge=judge)
     except BriefError as e:
         _fail(e)
     if as_json:
@@ -354,6 +360,26 @@ def eval_compare(
     except BriefError as e:
         _fail(e)
     print("\n".join(lines))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="Seconds per draft, then 504.")] = 300.0,
+    max_body: Annotated[int, typer.Option("--max-body-bytes", min=1, help="Larger request bodies get 413.")] = 10_000_000,
+) -> None:
+    """Serve the HTTP API: POST /v1/briefs, /v1/briefs:async, /v1/check; GET /v1/briefs/ID, /healthz."""
+    from agent.service import ServiceSettings, serve as run_server
+
+    try:
+        settings = ServiceSettings(brief=_settings(config, data_dir), time_limit_s=time_limit, max_body_bytes=max_body)
+        err.print(f"serving http://{host}:{port} (data dir {settings.brief.data_dir}; API docs at /docs)", highlight=False)
+        run_server(settings, host, port)
+    except BriefError as e:
+        _fail(e)
 
 
 def main() -> None:

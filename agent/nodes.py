@@ -46,6 +46,7 @@ class Deps:
     store: Any  # agent.store.PassageStore
     drafter: Any  # agent.llm.LLMClient
     mode: Literal["sentence", "section"] = "sentence"
+    judge: Any = None  # agent.checks.claims.Judge, when the checker's judge layer is on
 
 
 class SentenceDraft(BaseModel):
@@ -254,7 +255,7 @@ def fallback(state: BriefState, deps: Deps) -> dict:
 def check(state: BriefState, deps: Deps) -> dict:
     """Run every checker rule over the assembled brief."""
     brief = assemble_brief(state, deps.settings)
-    return {"report": check_brief(brief, state.passages)}
+    return {"report": check_brief(brief, state.passages, judge=deps.judge)}
 
 
 def finalize(state: BriefState, deps: Deps) -> dict:

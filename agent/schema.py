@@ -172,14 +172,27 @@ class Violation(Contract):
     sentence_index: int | None = Field(default=None, description="Index within the section, if any.")
 
 
+class ClaimVerdict(Contract):
+    """One cited sentence's support verdict, with its evidence span and the layer that decided it."""
+
+    section: str
+    sentence_index: int
+    supported: bool
+    layer: Literal["deterministic", "judge"]
+    alignment: float = Field(ge=0, le=1, description="Share of the sentence's content words found in the evidence.")
+    evidence: list[Evidence] = Field(default_factory=list, description="The best-matching source sentence(s).")
+    unsupported: str = Field("", description="The part the layer found unsupported, if any.")
+
+
 class CheckReport(Contract):
     status: Literal["pass", "fail"]
     violations: list[Violation] = Field(default_factory=list)
+    claims: list[ClaimVerdict] = Field(default_factory=list)
 
     @classmethod
-    def from_violations(cls, violations: list[Violation]) -> "CheckReport":
+    def from_violations(cls, violations: list[Violation], claims: list[ClaimVerdict] | None = None) -> "CheckReport":
         failed = any(v.severity == "error" for v in violations)
-        return cls(status="fail" if failed else "pass", violations=violations)
+        return cls(status="fail" if failed else "pass", violations=violations, claims=claims or [])
 
     @field_validator("violations")
     @classmethod

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from agent.checks.leakage import find_leakage
 from agent.checks.repetition import find_looping, find_repetition
-from agent.checks.support import check_citations, check_free_text_facts
+from agent.checks.claims import Judge, check_claims
+from agent.checks.support import check_free_text_facts
 from agent.checks.tables import find_table_defects
 from agent.schema import Brief, CheckReport, Passage, Violation
 
@@ -17,9 +18,10 @@ def _text_rules(section: str, text: str, index: int | None) -> list[Violation]:
     return [v.model_copy(update={"sentence_index": index}) for v in found]
 
 
-def check_brief(brief: Brief, passages: dict[str, Passage]) -> CheckReport:
+def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | None = None) -> CheckReport:
     """Leakage, tables, repetition, citations and claim support; pass only with no errors."""
     violations: list[Violation] = []
+    claims = []
     if not brief.sources:
         violations.append(Violation(code="no-sources", section="sources", message="the brief cites no source"))
     for section, text in (("headline", brief.headline), ("dek", brief.dek),
@@ -50,6 +52,8 @@ def check_brief(brief: Brief, passages: dict[str, Passage]) -> CheckReport:
             violations.extend(_text_rules(section, sentence.text, index))
             if sentence.kind != "notice":
                 items.append((section, index, sentence.text))
-        violations.extend(check_citations(section, sentences, passages))
+        found, verdicts = check_claims(section, sentences, passages, judge=judge)
+        violations.extend(found)
+        claims.extend(verdicts)
     violations.extend(find_repetition(items))
-    return CheckReport.from_violations(violations)
+    return CheckReport.from_violations(violations, claims)

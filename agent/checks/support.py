@@ -82,26 +82,9 @@ def check_citations(
     section: str, sentences: Iterable[Sentence], passages: dict[str, Passage]
 ) -> list[Violation]:
     """Sentences need citations, citations must exist, and facts must occur in what is cited."""
-    violations: list[Violation] = []
-    for index, sentence in enumerate(sentences):
-        if sentence.kind == "notice":
-            continue
-        where = dict(section=section, sentence_index=index, text=sentence.text)
-        if not sentence.citations:
-            violations.append(Violation(code="missing-citation", message="sentence cites no passage", **where))
-            continue
-        unknown = [c for c in sentence.citations if c not in passages]
-        if unknown:
-            violations.append(Violation(
-                code="unknown-citation", message=f"cites unknown passage(s): {', '.join(unknown)}", **where))
-        cited = [passages[c] for c in sentence.citations if c in passages]
-        if not cited:
-            continue
-        found = unsupported_facts(section, index, sentence.text, cited)
-        if sentence.kind == "computed":  # code-built wording and outlet names: its figures must hold
-            found = [v for v in found if v.code not in ("unsupported-content", "unsupported-name")]
-        violations.extend(found)
-    return violations
+    from agent.checks.claims import check_claims  # claims builds on this module
+
+    return check_claims(section, list(sentences), passages)[0]
 
 
 def unsupported_facts(section: str, index: int, text: str, cited: list[Passage]) -> list[Violation]:

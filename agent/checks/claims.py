@@ -1,0 +1,122 @@
+"""Claim support per cited sentence: deterministic rules decide what they can, the judge the rest.
+
+Layers, in order:
+1. Hard facts — numbers, names and quoted text missing from the cited passages — are errors
+   decided deterministically (the judge cannot overrule a figure that is not in the source).
+2. Alignment: the share of the sentence's content words found in the evidence. At or above
+   `CLEAR_SUPPORT` the sentence is supported; in the deterministic-only setting the cut-off is
+   `MIN_CONTENT_SUPPORT`.
+3. With a judge, sentences below `CLEAR_SUPPORT` are sent to the judge role's model with a
+   MiniCheck-style "is every part of this claim substantiated by the document" question. A
+   judge that fails (no valid reply) leaves the deterministic verdict in place.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from agent.checks.support import MIN_CONTENT_SUPPORT, _CONTENT, _FUNCTION, _stem, content_support, unsupported_facts
+from agent.errors import LLMOutputInvalid
+from agent.prompting import render
+from agent.schema import ClaimVerdict, Evidence, Passage, Sentence, Violation
+from agent.text import split_sentences
+
+CLEAR_SUPPORT = 0.75
+HARD_FACTS = ("unsupported-number", "unsupported-name", "unsupported-quote")
+
+
+class JudgeReply(BaseModel):
+    supported: bool
+    unsupported_part: str = Field("", max_length=400)
+
+
+class Judge(Protocol):
+    def __call__(self, claim: str, document: str) -> JudgeReply | None: ...
+
+
+class LLMJudge:
+    """The judge role's model behind the claim prompt; None when it gives no valid reply."""
+
+    def __init__(self, client, max_document_chars: int = 6000):
+        self.client, self.max_document_chars = client, max_document_chars
+
+    def __call__(self, claim: str, document: str) -> JudgeReply | None:
+        messages = render("judge_claim.judge", claim=claim, document=document[: self.max_document_chars])
+        try:
+            return self.client.complete_json("judge_claim", messages, JudgeReply)
+        except LLMOutputInvalid:
+            return None
+
+
+def best_span(text: str, cited: list[Passage]) -> list[Evidence]:
+    """The source sentence that shares the most content words with `text`, with source offsets."""
+    words = {_stem(w) for w in _CONTENT.findall(text.casefold()) if w not in _FUNCTION}
+    best: tuple[float, Evidence] | None = None
+    for p in cited:
+        for a, b in split_sentences(p.text) or [(0, len(p.text))]:
+            sentence = p.text[a:b]
+            have = {_stem(w) for w in _CONTENT.findall(sentence.casefold())}
+            score = len(words & have) / (len(words) or 1)
+            if best is None or score > best[0]:
+                best = (score, Evidence(passage=p.id, quote=sentence, start=p.start + a, end=p.start + b))
+    return [best[1]] if best else []
+
+
+def assess_sentence(section: str, index: int, text: str, cited: list[Passage], *, judge: Judge | None = None,
+                    computed: bool = False) -> tuple[ClaimVerdict, list[Violation]]:
+    """The verdict for one cited sentence and the violations that explain a failure."""
+    found = unsupported_facts(section, index, text, cited)
+    if computed:  # code-built wording and outlet names: only its figures must hold
+        found = [v for v in found if v.code not in ("unsupported-content", "unsupported-name")]
+    evidence_text = " ".join(p.text for p in cited)
+    alignment, _ = content_support(text, evidence_text)
+    span = best_span(text, cited)
+    hard = [v for v in found if v.code in HARD_FACTS]
+    soft = [v for v in found if v.code not in HARD_FACTS]
+    verdict = dict(section=section, sentence_index=index, alignment=round(alignment, 3), evidence=span)
+    if hard:
+        return ClaimVerdict(supported=False, layer="deterministic", unsupported=", ".join(v.text for v in hard),
+                            **verdict), found
+    if judge is None or computed or alignment >= CLEAR_SUPPORT:
+        return ClaimVerdict(supported=not soft, layer="deterministic",
+                            unsupported=soft[0].message if soft else "", **verdict), found
+    reply = judge(text, evidence_text)
+    if reply is None:  # the judge failed: keep the deterministic verdict
+        return ClaimVerdict(supported=not soft, layer="deterministic", **verdict), found
+    if reply.supported:
+        return ClaimVerdict(supported=True, layer="judge", **verdict), []
+    part = reply.unsupported_part.strip() or text
+    return ClaimVerdict(supported=False, layer="judge", unsupported=part, **verdict), [Violation(
+        code="unsupported-claim", section=section, sentence_index=index, start=0, end=len(text), text=text,
+        evidence=[Evidence(passage=p.id, quote=p.text[:300], start=p.start, end=p.end) for p in cited],
+        message=f"the judge found this not substantiated by the cited passage(s): '{part[:160]}'")]
+
+
+def check_claims(section: str, sentences: list[Sentence], passages: dict[str, Passage], *,
+                 judge: Judge | None = None) -> tuple[list[Violation], list[ClaimVerdict]]:
+    """Citations must exist and carry the sentence: violations plus one verdict per cited sentence."""
+    violations: list[Violation] = []
+    verdicts: list[ClaimVerdict] = []
+    for index, sentence in enumerate(sentences):
+        if sentence.kind == "notice":
+            continue
+        where = dict(section=section, sentence_index=index, text=sentence.text)
+        if not sentence.citations:
+            violations.append(Violation(code="missing-citation", message="sentence cites no passage", **where))
+            continue
+        unknown = [c for c in sentence.citations if c not in passages]
+        if unknown:
+            violations.append(Violation(
+                code="unknown-citation", message=f"cites unknown passage(s): {', '.join(unknown)}", **where))
+        cited = [passages[c] for c in sentence.citations if c in passages]
+        if cited:
+            verdict, found = assess_sentence(section, index, sentence.text, cited, judge=judge,
+                                             computed=sentence.kind == "computed")
+            verdicts.append(verdict)
+            violations.extend(found)
+    return violations, verdicts
+
+
+__all__ = ["CLEAR_SUPPORT", "MIN_CONTENT_SUPPORT", "Judge", "JudgeReply", "LLMJudge", "assess_sentence", "best_span", "check_claims"]
