@@ -18,6 +18,7 @@ CASES = {
     "headline.drafter": dict(summary=PASSAGE, feedback=[]),
     "trend.drafter": dict(summary=PASSAGE),
     "ask.drafter": dict(question="Who voted?", passages=[{"id": "S1:1", "text": PASSAGE}]),
+    "judge_claim.judge": dict(claim="The council voted 31 to 9.", document=PASSAGE),
 }
 
 
