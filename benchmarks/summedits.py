@@ -1,11 +1,23 @@
 #!/usr/bin/env python3
-"""Balanced accuracy of the deterministic claim-support layer on SummEdits: summedits.py DIR
+"""Balanced accuracy of the checker's claim-support layers on SummEdits-format files.
 
-Each summary is checked as a one-sentence draft against passages of its document, with the same
-rules the checker uses (numbers, names, quotes, content-word support). The judge layer is not
-built yet, so only the deterministic layer is reported.
+    python benchmarks/summedits.py DIR [--judge-limit N] [--no-judge]
+
+DIR holds summedits_<domain>.json files (rows with doc, summary, label). Each summary is checked
+as one cited sentence against its whole document, with the checker's own code
+(agent.checks.claims.assess_sentence). Layers:
+  deterministic   numbers, names, quotes and content-word alignment (every row)
+  facts only      numbers, names and quotes, no alignment cut-off (every row)
+  layered         deterministic, then the judge for sentences the rules cannot decide
+  judge alone     the judge model on every row
+The judge layers run on the first N rows of each domain (the embedded model needs seconds per
+row); the deterministic layer is also reported on that subsample so the columns compare.
+Published reference points on the full benchmark: SummaC-Conv 57.1, QAFactEval 65.5, GPT-4 82.1.
 """
 
+from __future__ import annotations
+
+import argparse
 import json
 import sys
 import time
@@ -13,19 +25,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.checks.support import unsupported_facts  # noqa: E402
-from agent.ingest import split_passages  # noqa: E402
-from agent.schema import Source, content_id  # noqa: E402
-
-RULES = ("unsupported-number", "unsupported-name", "unsupported-quote", "unsupported-content")
+from agent.checks.claims import HARD_FACTS, assess_sentence  # noqa: E402
+from agent.schema import Passage  # noqa: E402
 
 
-def predict(doc: str, summary: str, rules: tuple[str, ...]) -> int:
-    """1 (consistent) when no enabled rule fires against the whole document."""
-    source = Source(id=content_id(doc), text=doc)
-    passages = split_passages(source, 1, 100_000)
-    found = unsupported_facts("body", 0, summary, passages)
-    return 0 if any(v.code in rules for v in found) else 1
+def passage(doc: str) -> list[Passage]:
+    return [Passage(id="S1:1", source_id="doc", text=doc, start=0, end=len(doc))]
+
+
+def predict(row: dict, layer: str, judge=None) -> int:
+    """1 (consistent) or 0 for one row under one layer."""
+    if layer == "judge alone":
+        reply = judge(row["summary"], row["doc"])
+        return int(bool(reply and reply.supported))
+    verdict, found = assess_sentence("body", 0, row["summary"], passage(row["doc"]),
+                                     judge=judge if layer == "layered" else None)
+    if layer == "facts only":
+        return 0 if any(v.code in HARD_FACTS for v in found) else 1
+    return int(verdict.supported)
 
 
 def balanced_accuracy(pairs: list[tuple[int, int]]) -> float:
@@ -36,26 +53,53 @@ def balanced_accuracy(pairs: list[tuple[int, int]]) -> float:
     return (tpr + tnr) / 2
 
 
-def main(folder: Path) -> None:
-    started = time.perf_counter()
-    layers = {"all rules": RULES, "facts only (no content)": RULES[:3]}
-    print(f"{'domain':<14} {'rows':>5} " + " ".join(f"{name:>24}" for name in layers))
-    means = {name: [] for name in layers}
-    for path in sorted(folder.glob("summedits_*.json")):
-        rows = json.loads(path.read_text())
-        domain = path.stem.removeprefix("summedits_")
+def build_judge():
+    from agent.api import _judge
+    from agent.config import load_settings
+    from agent.llm import CallLog
+
+    settings = load_settings(overrides={"check": {"layers": "judge"}})
+    log = CallLog()
+    return _judge(settings, log), log
+
+
+def table(title: str, rows_by_domain: dict[str, list[dict]], layers: list[str], judge=None) -> None:
+    print(f"\n{title}")
+    print(f"{'domain':<14} {'rows':>5} " + " ".join(f"{name:>14}" for name in layers))
+    means: dict[str, list[float]] = {name: [] for name in layers}
+    for domain, rows in rows_by_domain.items():
         scores = []
-        for name, rules in layers.items():
-            pairs = [(int(r["label"]), predict(r["doc"], r["summary"], rules)) for r in rows]
+        for name in layers:
+            pairs = [(int(r["label"]), predict(r, name, judge)) for r in rows]
             scores.append(balanced_accuracy(pairs))
             means[name].append(scores[-1])
-        print(f"{domain:<14} {len(rows):>5} " + " ".join(f"{s * 100:>23.1f}%" for s in scores))
-    print(f"{'mean':<14} {'':>5} " + " ".join(f"{sum(v) / len(v) * 100:>23.1f}%" for v in means.values()))
-    print(f"reference (full benchmark): SummaC-Conv 57.1, QAFactEval 65.5, GPT-4 82.1; {time.perf_counter() - started:.1f} s")
+        print(f"{domain:<14} {len(rows):>5} " + " ".join(f"{s * 100:>13.1f}%" for s in scores), flush=True)
+    print(f"{'mean':<14} {'':>5} " + " ".join(f"{sum(v) / len(v) * 100:>13.1f}%" for v in means.values()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--judge-limit", type=int, default=10, help="rows per domain for the judge layers")
+    parser.add_argument("--no-judge", action="store_true", help="deterministic layers only")
+    args = parser.parse_args()
+    data = {p.stem.removeprefix("summedits_"): json.loads(p.read_text())
+            for p in sorted(args.folder.glob("summedits_*.json"))}
+    if not data:
+        raise SystemExit(f"{args.folder}: no summedits_*.json files")
+    started = time.perf_counter()
+    table("All rows, deterministic layers", data, ["deterministic", "facts only"])
+    print(f"({time.perf_counter() - started:.1f} s)")
+    if not args.no_judge:
+        judge, log = build_judge()
+        started = time.perf_counter()
+        sample = {d: rows[: args.judge_limit] for d, rows in data.items()}
+        table(f"First {args.judge_limit} rows per domain, with the judge (embedded model unless "
+              "BRIEF_JUDGE_BASE_URL is set)", sample, ["deterministic", "layered", "judge alone"], judge)
+        t = log.totals
+        print(f"({time.perf_counter() - started:.1f} s, {t.calls} judge calls, {t.prompt_tokens}+{t.completion_tokens} tokens)")
+    print("reference (full benchmark): SummaC-Conv 57.1, QAFactEval 65.5, GPT-4 82.1")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
-        raise SystemExit(2)
-    main(Path(sys.argv[1]))
+    main()
