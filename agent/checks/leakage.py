@@ -9,6 +9,7 @@ from agent.text import split_sentences
 
 _I = re.IGNORECASE
 _YOU = r"(?:you|u)"
+_SENTENCE_START = r"(?:^|(?<=[.!?:] )|(?<=[.!?:]  ))\s*"
 _HELP_VERBS = (r"(?:help|assist|provide|format|reformat|expand|summari[sz]e|rewrite|draft|create|"
                r"generate|turn|convert|add|make|prepare|tailor|adjust|refine|polish|enhance|elaborate|"
                r"translate|break|put|write|go|dive|explore)")
@@ -20,33 +21,39 @@ CATEGORIES: dict[str, tuple[str, list[str]]] = {
         r"\b(?:just |please )?let me know\b(?! when)(?:.{0,60}?)(?:if|whether|how|what|!|\.|$)",
         rf"\bwould {_YOU} like (?:me|us) to\b",
         rf"\b(?:do|shall) {_YOU} want me to\b",
-        r"\bshall i\b.{0,40}\?",
+        r"\bshall (?:i|we)\b[^.!?]{0,100}\?",
         r"\bfeel free to (?:ask|reach out|let me know)\b",
         r"\b(?:happy|glad) to (?:help|assist)(?: further)?\b",
+        r"\b(?:i|we)(?:'d| would) be (?:happy|glad|delighted|more than happy) to\b",
+        r"\bif (?:it|that) (?:would|'d|might) (?:help|be useful)\b.{0,40}\b(?:i|we) (?:can|could|'d|would)\b",
+        rf"\bshould {_YOU} (?:wish|want|need|prefer)\b.{{0,60}}\b(?:i|we)\b",
+        rf"\b(?:want|like|need) me to\b[^.!?]{{0,80}}\?",
+        rf"{_SENTENCE_START}(?:i|we) (?:can|could) (?:also |additionally )?{_HELP_VERBS}\b",
         r"\bi(?:'m| am) here to help\b",
         r"\bjust ask\b",
     ]),
     "preamble": ("chatbot-leakage", [
-        r"^\s*(?:certainly|sure|of course|absolutely|great question|okay|ok)\s*[!,.:]\s*(?:here|below|i)\b",
-        r"^\s*here(?:'s| is| are)\s+(?:the|a|an|your)\s+(?:\w+\s+){0,3}(?:revised|corrected|updated|rewritten|improved|requested|summary|version|draft|brief|article|text|answer|response|table|list|json)\b",
-        r"^\s*below is\s+(?:the|a|an|your)\b",
+        _SENTENCE_START + r"(?:certainly|sure|of course|absolutely|great question|okay|ok)\s*[!,.:]\s*(?:here|below|i)\b",
+        _SENTENCE_START + r"(?:here(?:'s| is| are)|below (?:is|are))\s+(?:the|a|an|your)\s+(?:\w+\s+){0,3}(?:revised|corrected|updated|rewritten|improved|requested|summary|version|draft|brief|article|text|answer|response|table|list|json)\b",
     ]),
     "AI self-reference": ("chatbot-leakage", [
-        r"\bas an? (?:ai|artificial intelligence|large language|language) (?:language )?(?:model|assistant)?\b",
+        r"\b(?:as|being) an? (?:ai|artificial intelligence|(?:large )?language model)\b[^.!?]{0,30}?,\s*(?:i|we)\b",
         r"\bi(?:'m| am) (?:just |only )?an? (?:ai|language model|chatbot|virtual assistant)\b",
         r"\bi (?:don't|do not|cannot|can't) (?:browse|access) (?:the internet|real-time|external)\b",
     ]),
     "knowledge-cutoff talk": ("chatbot-leakage", [
         r"\b(?:my|the) (?:knowledge|training)(?: data)? (?:cutoff|cut-off)\b",
         r"\bas of my (?:last|latest) (?:update|training|knowledge)\b",
+        r"\b(?:based on|according to|up to|as of|from) my (?:training|knowledge|last update|latest update|data)\b",
     ]),
     "closing filler": ("chatbot-leakage", [
         r"\bi hope (?:this|that|it) (?:helps|was helpful|is helpful|clarifies)\b",
-        r"\bhope (?:this|that) helps\b",
+        _SENTENCE_START + r"hope (?:this|that) helps\b",
         r"\bhappy (?:writing|reading|coding)\b",
     ]),
     "apology": ("chatbot-leakage", [
-        r"\bi (?:apologi[sz]e|am sorry|'m sorry) for (?:the|any) (?:confusion|error|mistake|inconvenience|oversight)\b",
+        r"\bi(?: apologi[sz]e|'m sorry| am sorry|'m so sorry) (?:for|about) (?:the|any|my|that) (?:\w+ )?(?:confusion|error|mistake|inconvenience|oversight|misunderstanding|omission)\b",
+        r"\bapologies for (?:the|any|my) (?:\w+ )?(?:confusion|error|mistake|oversight|misunderstanding)\b",
         r"\bmy apologies\b",
     ]),
     "word-count remark": ("chatbot-leakage", [
