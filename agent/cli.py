@@ -376,7 +376,6 @@ def serve(
 
     try:
         settings = ServiceSettings(brief=_settings(config, data_dir), time_limit_s=time_limit, max_body_bytes=max_body)
-        err.print(f"serving http://{host}:{port} (data dir {settings.brief.data_dir}; API docs at /docs)", highlight=False)
         run_server(settings, host, port)
     except BriefError as e:
         _fail(e)

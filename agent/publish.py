@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from agent.errors import UsageError
@@ -13,6 +14,10 @@ def render_result(result: BriefResult, fmt: str) -> str:
     """One format of the result; a rejected draft always carries its banner and violations."""
     if fmt == "json":
         return result.document().model_dump_json(indent=2) + "\n"
+    if fmt == "ninjs":
+        from agent.ninjs import to_ninjs
+
+        return json.dumps(to_ninjs(result), indent=2, ensure_ascii=False) + "\n"
     from agent.render import render_html, render_markdown
 
     if result.brief is None:  # e.g. the budget ran out before any section was drafted
@@ -21,11 +26,13 @@ def render_result(result: BriefResult, fmt: str) -> str:
     return renderer(result.brief, result.report, result.passages, status=result.status)
 
 
-def write_outputs(result: BriefResult, directory: Path) -> list[Path]:
-    """Write md, html and json atomically into `directory` (also copied into the run folder)."""
+def write_outputs(result: BriefResult, directory: Path, *, ninjs: bool = False) -> list[Path]:
+    """Write md, html and json (and ninjs.json if asked) atomically into `directory` and the run folder."""
     prefix = {"published": "brief", "budget_exceeded": "INCOMPLETE-brief"}.get(result.status, "REJECTED-brief")
     formats = ("md", "html", "json") if result.brief is not None else ("json",)
     rendered = {fmt: render_result(result, fmt) for fmt in formats}
+    if ninjs and result.brief is not None:
+        rendered["ninjs.json"] = render_result(result, "ninjs")
     written = []
     for target in filter(None, (Path(directory), result.run_dir)):
         try:

@@ -1,0 +1,284 @@
+"""The HTTP service behind `brief serve`: drafts and checks over JSON, async jobs kept in the data dir.
+
+    POST /v1/briefs         the request `brief draft --json -` reads -> 200 with the document it prints,
+                            status "published" or "rejected" (a rejection is a result, not an error)
+    POST /v1/briefs:async   the same request -> 202 {"id", "status": "queued", "href"}
+    GET  /v1/briefs/{id}    the job: queued | running | done (with "result") | failed (with "error")
+    POST /v1/check          {"draft": brief JSON object or text, "sources"?: [...]} -> `brief check --json`
+    GET  /healthz           {"status": "ok", "version"}; the OpenAPI schema is at /openapi.json
+
+Every error is {"status": "failed", "error": {"code", "exit_code", "message"}}, exit_code being what
+the CLI would exit with; the HTTP status comes from HTTP_STATUS. Drafts run one at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from contextlib import asynccontextmanager
+from importlib import metadata
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agent.config import Settings
+from agent.draft_runner import DraftRunner, DraftTimedOut, ServiceSettings
+from agent.errors import (EXIT_USAGE, BriefError, ConfigError, LLMError, NoUsableSources, StoreError,
+                          UsageError)
+from agent.jobs import JobStore, JobWorker
+from agent.json_step import DraftRequest, InlineSource, error_document
+from agent.result import BriefDocument
+
+log = logging.getLogger("brief.service")
+
+
+HTTP_STATUS: list[tuple[type[BriefError], int]] = [  # first match wins: subclasses before their bases
+    (NoUsableSources, 422), (ConfigError, 400), (UsageError, 422),
+    (LLMError, 502), (StoreError, 503), (DraftTimedOut, 504)]
+HTTP_CODES = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "request-too-large"}
+
+
+def http_status(e: BriefError) -> int:
+    return next((status for cls, status in HTTP_STATUS if isinstance(e, cls)), 500)
+
+
+def version() -> str:
+    try:
+        return metadata.version("brief-agent")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+class ErrorBody(BaseModel):
+    code: str
+    exit_code: int
+    message: str
+
+
+class ErrorDocument(BaseModel):
+    status: Literal["failed"] = "failed"
+    error: ErrorBody
+
+
+class JobAccepted(BaseModel):
+    id: str
+    status: Literal["queued"] = "queued"
+    href: str
+
+
+class JobView(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    href: str
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    attempts: int = Field(description="Runs started; a server restart during a run re-queues the job.")
+    note: str | None = None
+    http_status: int | None = Field(None, description="What POST /v1/briefs would have answered.")
+    result: BriefDocument | None = Field(None, description="When done: the brief document.")
+    error: ErrorBody | None = Field(None, description="When failed.")
+
+
+class CheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    draft: dict[str, Any] | str = Field(description="A brief JSON object (Brief or brief.json), or Markdown/text.")
+    sources: list[str | InlineSource] = Field(default_factory=list, description="Check claims against these.")
+
+
+class CheckResult(BaseModel):
+    """What `brief check --json` prints."""
+
+    status: Literal["pass", "fail"]
+    violations: list[dict[str, Any]]
+    claims: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+
+
+ERRORS = {status: {"model": ErrorDocument} for status in (400, 413, 422, 500, 502, 503, 504)}
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(413, "request body too large")
+
+
+class BodyLimit:
+    """413 in our error shape: from Content-Length before reading, or while reading a body sent without it."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            return await _too_large(self.max_bytes)(scope, receive, send)
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b"")) if message["type"] == "http.request" else 0
+            if received > self.max_bytes:
+                raise BodyTooLarge()  # an HTTPException, so the handler below answers it
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _too_large(max_bytes: int) -> JSONResponse:
+    return _error(413, "request-too-large", EXIT_USAGE, f"request body is larger than the limit of {max_bytes} bytes")
+
+
+def _error(status: int, code: str, exit_code: int, message: str, headers: dict | None = None) -> JSONResponse:
+    body = ErrorDocument(error=ErrorBody(code=code, exit_code=exit_code, message=message))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def describe_invalid(errors: list[dict[str, Any]]) -> str:
+    """FastAPI's validation errors as one line, in the words of `brief draft --json`."""
+    first = errors[0]
+    loc = [str(p) for p in first.get("loc", ())[1:]]  # drop the leading "body"
+    if first.get("type") == "json_invalid":
+        return f"request body is not valid JSON ({first.get('ctx', {}).get('error', 'decode error')} at character {loc[0] if loc else 0})"
+    if isinstance(first.get("input"), (bytes, bytearray)):
+        return "request body must be JSON, sent with Content-Type: application/json"
+    if not loc and first.get("type") == "missing":
+        return "request body is missing (expected a JSON object)"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return f"request key '{'.'.join(loc) or '(body)'}': {first.get('msg', 'invalid')}{more}"
+
+
+def _install_error_handlers(app: FastAPI, settings: ServiceSettings) -> None:
+    async def on_brief_error(request: Request, exc: BriefError) -> Response:
+        return Response(error_document(exc), status_code=http_status(exc), media_type="application/json")
+
+    async def on_http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 413:
+            return _too_large(settings.max_body_bytes)
+        code = HTTP_CODES.get(exc.status_code, f"http-{exc.status_code}")
+        return _error(exc.status_code, code, EXIT_USAGE, str(exc.detail), headers=exc.headers)
+
+    async def on_invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        return _error(422, "usage", EXIT_USAGE, describe_invalid(list(exc.errors())))
+
+    async def on_bug(request: Request, exc: Exception) -> Response:
+        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        detail = " ".join(str(exc).split())[:200]
+        return _error(500, "internal", 1, f"internal error: {exc.__class__.__name__}: {detail} (traceback in the server log)")
+
+    app.add_exception_handler(BriefError, on_brief_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_invalid_request)
+    app.add_exception_handler(Exception, on_bug)
+
+
+def create_app(settings: ServiceSettings | Settings) -> FastAPI:
+    """The FastAPI app; its lifespan claims the data dir, re-queues interrupted jobs and runs the worker."""
+    if isinstance(settings, Settings):
+        settings = ServiceSettings(brief=settings)
+    runner = DraftRunner(settings)
+    jobs = JobStore(settings.brief.data_dir)
+
+    def run_job(stored: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, brief document or error document), as POST /v1/briefs would answer."""
+        try:
+            result = runner.run(DraftRequest.model_validate(stored))
+        except BriefError as e:
+            return http_status(e), json.loads(error_document(e))
+        return 200, result.document().model_dump(mode="json")
+
+    worker = JobWorker(jobs, run_job)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        jobs.lock()
+        if requeued := jobs.requeue_interrupted():
+            log.info("re-queued %d job(s) interrupted by the last server stop", requeued)
+        worker.start()
+        threading.Thread(target=runner.warm_up, name="brief-warm-up", daemon=True).start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            jobs.unlock()
+
+    app = FastAPI(title="brief-agent", version=version(), lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+                  summary="Checked, cited briefs from a pile of sources.")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.state.settings, app.state.runner, app.state.jobs = settings, runner, jobs
+    _install_error_handlers(app, settings)
+
+    @app.get("/healthz", response_model=Health)
+    def healthz() -> Health:
+        return Health(version=version())
+
+    @app.post("/v1/briefs", response_model=None, responses={200: {"model": BriefDocument}, **ERRORS})
+    async def draft_now(body: DraftRequest) -> Response:
+        """Draft and check a brief; 200 for "published" and for "rejected" (see the document's status)."""
+        result = await runner.run_async(body)
+        return Response(result.document().model_dump_json(), media_type="application/json")
+
+    @app.post("/v1/briefs:async", status_code=202, response_model=JobAccepted, responses=ERRORS)
+    def draft_later(body: DraftRequest, response: Response) -> JobAccepted:
+        """Queue a draft; poll the href. Jobs are kept in <data_dir>/jobs.sqlite3 across restarts."""
+        job_id = jobs.submit(body.model_dump(mode="json"))
+        worker.notify()
+        response.headers["Location"] = f"/v1/briefs/{job_id}"
+        return JobAccepted(id=job_id, href=f"/v1/briefs/{job_id}")
+
+    @app.get("/v1/briefs/{job_id}", response_model=None, responses={200: {"model": JobView}, 404: {"model": ErrorDocument}})
+    def job_status(job_id: str) -> JSONResponse:
+        """A queued draft's status, and its result document once done."""
+        job = jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job with id '{job_id}'")
+        view: dict[str, Any] = {"id": job.id, "status": job.status, "href": f"/v1/briefs/{job.id}",
+                                "created_at": job.created_at, "started_at": job.started_at,
+                                "finished_at": job.finished_at, "attempts": job.attempts, "note": job.note,
+                                "http_status": job.http_status}
+        if job.status == "done":
+            view["result"] = job.outcome
+        elif job.status == "failed" and job.outcome:
+            view["error"] = job.outcome.get("error")
+        return JSONResponse(view)
+
+    @app.post("/v1/check", response_model=None, responses={200: {"model": CheckResult}, **ERRORS})
+    def check(body: CheckRequest) -> JSONResponse:
+        """Check a draft; 200 with status "pass" or "fail" and the violations."""
+        return JSONResponse(runner.check(body.draft if isinstance(body.draft, str) else json.dumps(body.draft),
+                                         body.sources))
+
+    return app
+
+
+def serve(settings: ServiceSettings, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the app under uvicorn until interrupted; refuses a data dir another server is using."""
+    import uvicorn
+
+    app = create_app(settings)
+    app.state.jobs.lock()  # fail here, in one line, rather than inside uvicorn's start-up
+    brief_log = logging.getLogger("brief")
+    if not brief_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        brief_log.addHandler(handler)
+        brief_log.setLevel(logging.INFO)
+    log.info("serving http://%s:%d (data dir %s; API docs at /docs)", host, port, settings.brief.data_dir)
+    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=5)
