@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agent.config import LocalModel
@@ -36,6 +37,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to send SIGTERM when the parent dies, even by SIGKILL."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class EmbeddedModel:
     """Start the server, wait until /v1/models answers, stop it on exit."""
 
@@ -58,19 +70,24 @@ class EmbeddedModel:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "NO_PROXY": "127.0.0.1,localhost"}
         started = time.monotonic()
         log = self.log_path.open("wb")
-        self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL,
+                                        preexec_fn=_die_with_parent)
         log.close()
         deadline = started + self.cfg.startup_timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise LLMUnavailable(f"embedded model exited at start: {self._last_log_line()} (log {self.log_path})")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=1) as r:
-                    if r.status == 200:
-                        self.startup_s = time.monotonic() - started
-                        return self
-            except OSError:
-                time.sleep(0.2)
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise LLMUnavailable(f"embedded model exited at start: {self._last_log_line()} (log {self.log_path})")
+                try:
+                    with urllib.request.urlopen(f"{self.base_url}/models", timeout=1) as r:
+                        if r.status == 200:
+                            self.startup_s = time.monotonic() - started
+                            return self
+                except OSError:
+                    time.sleep(0.2)
+        except BaseException:  # interrupted while waiting: never leave the server behind
+            self.stop()
+            raise
         self.stop()
         raise LLMUnavailable(f"embedded model did not answer within {self.cfg.startup_timeout_s:.0f} s (log {self.log_path})")
 
@@ -100,6 +117,7 @@ class EmbeddedModel:
 
 _shared: EmbeddedModel | None = None
 _shared_lock = threading.Lock()
+_spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded-model")
 
 
 def shared_embedded_model(cfg: LocalModel) -> EmbeddedModel:
@@ -107,6 +125,9 @@ def shared_embedded_model(cfg: LocalModel) -> EmbeddedModel:
     global _shared
     with _shared_lock:
         if _shared is None or _shared.process is None or _shared.process.poll() is not None:
-            _shared = EmbeddedModel(cfg).start()
-            atexit.register(_shared.stop)
+            model = EmbeddedModel(cfg)
+            atexit.register(model.stop)  # registered before starting, so an exit mid-start stops it too
+            # Started from one long-lived thread: the server's parent-death signal follows the thread
+            # that spawned it, and request threads (brief serve, brief eval) come and go.
+            _shared = _spawner.submit(model.start).result()
         return _shared

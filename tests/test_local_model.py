@@ -1,6 +1,7 @@
 """The real embedded model: started on loopback, answering a structured question."""
 
 import importlib.util
+import os
 import time
 
 import pytest
@@ -40,3 +41,31 @@ def test_embedded_model_gives_a_validated_structured_answer():
     print(f"\nembedded model: startup {model.startup_s:.2f} s, {usage.prompt_tokens} prompt + "
           f"{usage.completion_tokens} completion tokens in {elapsed:.2f} s")
     assert model.process is None  # stopped on exit
+
+
+@pytest.mark.embedded
+def test_embedded_server_dies_with_a_killed_parent():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("from agent.config import LocalModel; from agent.local_model import shared_embedded_model; "
+            "import sys, time; m = shared_embedded_model(LocalModel()); print(m.process.pid, flush=True); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child_pid = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child_pid, 0)
+            with open(f"/proc/{child_pid}/stat") as fh:
+                if fh.read().split()[2] == "Z":
+                    break
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(child_pid, signal.SIGKILL)
+        pytest.fail("the embedded server outlived its killed parent")
