@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agent.checks.leakage import find_leakage
 from agent.checks.repetition import find_repetition
+from agent.checks.support import numbers_in
 from agent.checks.run import check_brief
 from agent.config import Settings
 from agent.drafting import SECTIONS, assemble_brief, extract_candidates, extract_fallback, select_passages
@@ -132,13 +134,14 @@ def _draft_section(state: BriefState, deps: Deps, section: str, feedback: dict[i
     ids = state.selected.get(section, [])
     if not ids:
         return [Sentence(text=SECTIONS[section].notice, kind="notice")]
+    current = state.sections.get(section, [])
+    computed = [s for s in current if s.kind == "computed"]  # built by code: kept through revisions
     if deps.mode == "section":
         flat = [m for msgs in feedback.values() for m in msgs]
         try:
-            return _section_call(deps, state, section, flat)
+            return _section_call(deps, state, section, flat) + computed
         except LLMOutputInvalid:
-            return [extract_fallback(section, state.passages[i], "") for i in ids]
-    current = state.sections.get(section, [])
+            return [extract_fallback(section, state.passages[i], "") for i in ids] + computed
     out: list[Sentence] = []
     for index, pid in enumerate(ids):
         if current and index < len(current) and index not in feedback:
@@ -146,7 +149,7 @@ def _draft_section(state: BriefState, deps: Deps, section: str, feedback: dict[i
             continue
         previous = current[index].text if index < len(current) else ""
         out.append(_sentence_call(deps, section, state.passages[pid], feedback.get(index, []), previous))
-    return out + [s for s in current[len(ids):] if s.kind == "computed"]
+    return out + computed
 
 
 def _summary(sections: dict[str, list[Sentence]]) -> str:
@@ -159,12 +162,32 @@ def draft(state: BriefState, deps: Deps) -> dict:
     all_selected = list(dict.fromkeys(pid for ids in state.selected.values() for pid in ids))
     computed = key_claim_contradictions(all_selected, state.passages, state.groups,
                                         {src.id: src.outlet for src in state.sources})
+    computed = [_word_dispute(deps, state, s) for s in computed]
     if computed:  # disagreements on figures are computed from passages, not asked of the model
         sections["nuance"] = [s for s in sections["nuance"] if s.kind != "notice"] + computed
     state_with = BriefState(**{**state.__dict__, "sections": sections})
     headline, dek = draft_headline(state_with, deps, [])
     trend = draft_trend(state_with, deps)
     return {"sections": sections, "headline": headline, "dek": dek, "trend": trend}
+
+
+def _word_dispute(deps: Deps, state: BriefState, fact: Sentence) -> Sentence:
+    """The drafter words a computed disagreement; kept only if both outlets and every figure survive."""
+    outlets = {s.id: s.outlet for s in state.sources}
+    cited = [state.passages[c] for c in fact.citations if c in state.passages]
+    messages = render("nuance.drafter", fact=fact.text,
+                      passages=[{"id": p.id, "text": p.text, "outlet": outlets.get(p.source_id, "")} for p in cited])
+    try:
+        text = " ".join(deps.drafter.complete_json("nuance", messages, SentenceDraft).sentence.split())
+    except LLMOutputInvalid:
+        return fact
+    names = {outlets.get(p.source_id, "") for p in cited} - {""}
+    want = [vals for _, _, vals in numbers_in(fact.text)]
+    have = [vals for _, _, vals in numbers_in(text)]
+    keeps_figures = all(any(w & h for h in have) for w in want)
+    if keeps_figures and all(n.casefold() in text.casefold() for n in names) and not find_leakage(text, "nuance"):
+        return fact.model_copy(update={"text": text})
+    return fact
 
 
 def draft_headline(state: BriefState, deps: Deps, feedback: list[str]) -> tuple[str, str]:

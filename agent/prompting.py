@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 _ROLE_SPLIT = re.compile(r"^\[\[(system|user)\]\]\s*$", re.MULTILINE)
@@ -34,16 +34,21 @@ def environment() -> Environment:
     return env
 
 
+@lru_cache(maxsize=64)
+def _blocks(name: str) -> tuple[tuple[str, Template], ...]:
+    """The template's role blocks, split on [[system]] / [[user]] lines before any variable is filled
+    in, so text inside a variable (a source quoting "[[system]]") can never open a new role."""
+    env = environment()
+    source, _, _ = env.loader.get_source(env, f"{name}.j2")
+    parts = _ROLE_SPLIT.split(source)
+    if len(parts) == 1:
+        return (("user", env.from_string(source)),)
+    return tuple((role, env.from_string(content)) for role, content in zip(parts[1::2], parts[2::2]))
+
+
 def render(name: str, **variables: object) -> list[dict[str, str]]:
     """Render prompts/<name>.j2 into messages; [[system]] / [[user]] lines split the roles."""
-    text = environment().get_template(f"{name}.j2").render(**variables)
-    parts = _ROLE_SPLIT.split(text)
-    messages = []
-    for role, content in zip(parts[1::2], parts[2::2]):
-        messages.append({"role": role, "content": content.strip()})
-    if not messages:
-        messages = [{"role": "user", "content": text.strip()}]
-    return messages
+    return [{"role": role, "content": block.render(**variables).strip()} for role, block in _blocks(name)]
 
 
 def template_hashes() -> dict[str, str]:
