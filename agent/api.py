@@ -30,6 +30,8 @@ def _client(settings: Settings, role_name: str, call_log, cache=None):
 
     role = getattr(settings, role_name)
     base_url = role.base_url
+    if role.embedded:  # the embedded server's own context is the limit
+        role = role.model_copy(update={"context_tokens": min(role.context_tokens, settings.local_model.context_tokens)})
     if role.embedded and settings.cache.mode == "replay":
         base_url = "http://127.0.0.1:9/v1"  # replay-only: every reply comes from the cache; never started
     elif role.embedded:

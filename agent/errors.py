@@ -7,7 +7,8 @@
     ├── LLMError                    exit 4  endpoint failed after retries, or output never valid
     │   ├── LLMUnavailable          exit 4  refused, timed out, 5xx, 401/403, embedded model won't start
     │   ├── LLMOutputInvalid        exit 4  re-asks exhausted; carries the last output
-    │   └── CacheMiss               exit 4  replay-only mode and the request is not in the cache
+    │   ├── CacheMiss               exit 4  replay-only mode and the request is not in the cache
+    │   └── ContextTooLong          exit 4  the endpoint says the prompt exceeds its context (callers shrink)
     ├── BudgetExceeded              exit 7  a token or cost cap was reached (the run stops gracefully)
     └── StoreError                  exit 5  chromadb failed, or the store is locked by another writer
 
@@ -68,6 +69,10 @@ class LLMOutputInvalid(LLMError):
     def __init__(self, message: str, last_output: str = ""):
         super().__init__(message)
         self.last_output = last_output
+
+
+class ContextTooLong(LLMError):
+    code = "context-too-long"
 
 
 class CacheMiss(LLMError):

@@ -18,12 +18,13 @@ from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from agent.config import Budget, ModelRole, Price
-from agent.errors import BudgetExceeded, LLMError, LLMOutputInvalid, LLMUnavailable
+from agent.errors import BudgetExceeded, ContextTooLong, LLMError, LLMOutputInvalid, LLMUnavailable
 from agent.llm_cache import CachedReply, LayeredCache, request_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+_CONTEXT = re.compile(r"context|too long|too many tokens|exceeds? .{0,40}tokens|maximum .{0,40}tokens", re.I)
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.I)
 
 
@@ -149,6 +150,9 @@ class LLMClient:
             status = e.status_code
             if status in (401, 403):
                 raise LLMUnavailable(f"{self.base_url}: HTTP {status} (check OPENAI_API_KEY)") from None
+            if status in (400, 413) and _CONTEXT.search(str(e.message)):
+                raise ContextTooLong(f"{prompt_name}: HTTP {status}: prompt too long for the model "
+                                     f"({str(e.message)[:120]})") from None
             if status in (400, 422, 500) and "response_format" in str(e.message) and self.dialect == "json_schema":
                 raise _BadReply(f"HTTP {status}: response_format json_schema not supported") from None
             if status in RETRY_STATUS:
@@ -267,6 +271,10 @@ class LLMClient:
             self.dialect = "json_object"
             return True
         return False
+
+    def context_budget(self) -> int:
+        """Prompt tokens this role can take: its context minus room for the reply."""
+        return self.role.context_tokens - self.role.max_tokens
 
     def complete_text(self, prompt_name: str, messages: list[dict]) -> str:
         return self._call(prompt_name, messages, None)

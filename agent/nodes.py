@@ -14,7 +14,7 @@ from agent.checks.support import numbers_in
 from agent.checks.run import check_brief
 from agent.config import Settings
 from agent.drafting import SECTIONS, assemble_brief, extract_candidates, extract_fallback, select_passages
-from agent.errors import LLMOutputInvalid
+from agent.errors import ContextTooLong, LLMOutputInvalid
 from agent.prompting import render
 from agent.independence import SourceGroup, group_sources
 from agent.schema import CheckReport, Passage, Sentence, Source, Trend
@@ -110,7 +110,7 @@ def _sentence_call(deps: Deps, section: str, passage: Passage, feedback: list[st
     try:
         draft = deps.drafter.complete_json(f"draft_sentence.{section}", messages, SentenceDraft)
         return Sentence(text=" ".join(draft.sentence.split()), citations=[passage.id])
-    except LLMOutputInvalid:  # the model never gave valid output: fall back to the source itself
+    except (LLMOutputInvalid, ContextTooLong):  # the model never gave valid output: fall back to the source itself
         return extract_fallback(section, passage, previous)
 
 
@@ -121,13 +121,29 @@ def _section_call(deps: Deps, state: BriefState, section: str, feedback: list[st
     count = len(passages) if section == "what_to_watch" else spec.count
     if section == "body":
         count = deps.settings.draft.body_sentences
-    messages = render(
-        "draft_section.drafter",
-        passages=[{"id": p.id, "text": p.text, "outlet": outlets[p.source_id]} for p in passages],
-        purpose=spec.purpose, count=count, feedback=feedback,
-    )
-    draft = deps.drafter.complete_json(f"draft_section.{section}", messages, SectionDraft)
-    return [Sentence(text=" ".join(s.text.split()), citations=s.citations) for s in draft.sentences]
+    budget = getattr(deps.drafter, "context_budget", lambda: None)()
+    while True:  # pack to fit the model's context; shrink on a context-length error; never resend
+        messages = render(
+            "draft_section.drafter",
+            passages=[{"id": p.id, "text": p.text, "outlet": outlets[p.source_id]} for p in passages],
+            purpose=spec.purpose, count=count, feedback=feedback,
+        )
+        if budget and estimate_tokens(messages) > budget and len(passages) > 1:
+            passages = passages[:-1]  # the lowest-ranked passage goes first
+            continue
+        try:
+            draft = deps.drafter.complete_json(f"draft_section.{section}", messages, SectionDraft)
+        except ContextTooLong:
+            if len(passages) == 1:
+                raise LLMOutputInvalid(f"draft_section.{section}: one passage is too long for the model") from None
+            passages = passages[: len(passages) // 2]
+            continue
+        return [Sentence(text=" ".join(s.text.split()), citations=s.citations) for s in draft.sentences]
+
+
+def estimate_tokens(messages: list[dict]) -> int:
+    """A conservative token estimate (3 characters a token) without a tokenizer."""
+    return sum(len(m["content"]) for m in messages) // 3 + 8 * len(messages)
 
 
 def _draft_section(state: BriefState, deps: Deps, section: str, feedback: dict[int, list[str]]) -> list[Sentence]:
@@ -140,7 +156,7 @@ def _draft_section(state: BriefState, deps: Deps, section: str, feedback: dict[i
         flat = [m for msgs in feedback.values() for m in msgs]
         try:
             return _section_call(deps, state, section, flat) + computed
-        except LLMOutputInvalid:
+        except (LLMOutputInvalid, ContextTooLong):
             return [extract_fallback(section, state.passages[i], "") for i in ids] + computed
     out: list[Sentence] = []
     for index, pid in enumerate(ids):
@@ -179,7 +195,7 @@ def _word_dispute(deps: Deps, state: BriefState, fact: Sentence) -> Sentence:
                       passages=[{"id": p.id, "text": p.text, "outlet": outlets.get(p.source_id, "")} for p in cited])
     try:
         text = " ".join(deps.drafter.complete_json("nuance", messages, SentenceDraft).sentence.split())
-    except LLMOutputInvalid:
+    except (LLMOutputInvalid, ContextTooLong):
         return fact
     names = {outlets.get(p.source_id, "") for p in cited} - {""}
     want = [vals for _, _, vals in numbers_in(fact.text)]
@@ -197,7 +213,7 @@ def draft_headline(state: BriefState, deps: Deps, feedback: list[str]) -> tuple[
         out = deps.drafter.complete_json(
             "headline", render("headline.drafter", summary=summary, feedback=feedback), HeadlineDraft)
         return " ".join(out.headline.split()).strip("\"' "), " ".join(out.dek.split())
-    except LLMOutputInvalid:
+    except (LLMOutputInvalid, ContextTooLong):
         return headline_fallback(state)
 
 
@@ -217,7 +233,7 @@ def draft_trend(state: BriefState, deps: Deps) -> Trend:
     try:
         out = deps.drafter.complete_json("trend", render("trend.drafter", summary=_summary(state.sections)), TrendDraft)
         return Trend(name=" ".join(out.name.split()), description=" ".join(out.description.split()), provisional=True)
-    except LLMOutputInvalid:
+    except (LLMOutputInvalid, ContextTooLong):
         return UNTRACKED
 
 
