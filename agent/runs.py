@@ -32,6 +32,23 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def code_version() -> str:
+    """The package version, plus the git commit when running from a checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("brief-agent")
+    except PackageNotFoundError:
+        ours = "unknown"
+    head = Path(__file__).resolve().parent.parent / ".git" / "HEAD"
+    try:
+        ref = head.read_text().strip()
+        commit = (head.parent / ref[5:]).read_text().strip() if ref.startswith("ref: ") else ref
+        return f"{ours}+{commit[:12]}"
+    except OSError:
+        return ours
+
+
 def corpus_hash(sources: list[Source]) -> str:
     return hashlib.sha256("\n".join(sorted(s.id for s in sources)).encode()).hexdigest()[:16]
 
@@ -60,6 +77,11 @@ class RunFolder:
                 for s in sources
             ],
             "prompt_templates": template_hashes(),
+            "code_version": code_version(),
+            "models": {role: {"model": getattr(settings, role).model,
+                              "endpoint": getattr(settings, role).base_url or "embedded (llama.cpp on 127.0.0.1)"}
+                       for role in ("drafter", "judge")},
+            "seed": settings.local_model.seed,
             "settings": settings.public_dump(),
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }

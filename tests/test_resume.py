@@ -172,3 +172,24 @@ def test_reply_cache_makes_a_rerun_free_and_replay_never_starts_the_model(tmp_pa
                                    "its new reading room on the river front this spring. " * 3)
     with pytest.raises(CacheMiss, match="not in the replay cache"):
         draft_brief([other], config=replay)
+
+
+def test_run_record_has_versions_models_and_costs_but_no_secret(tmp_path, fake_openai):
+    from agent.config import load_settings
+
+    fake_openai.set_responder(good_model)
+    settings = load_settings(overrides={"data_dir": str(tmp_path / "data"), "embeddings": {"backend": "hashing"},
+                                        "drafter": {"base_url": fake_openai.base_url},
+                                        "prices": {"smollm2-135m": {"prompt_per_1m": 2.0, "completion_per_1m": 8.0}}},
+                             env={"OPENAI_API_KEY": "sk-test-SECRET-4242"})
+    result = draft_brief([STORY], config=settings)
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["code_version"].startswith("0.1.0")
+    assert manifest["models"]["drafter"] == {"model": "smollm2-135m", "endpoint": fake_openai.base_url}
+    assert manifest["seed"] == settings.local_model.seed and len(manifest["corpus_hash"]) == 16
+    for path in result.run_dir.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".jsonl"):
+            assert "SECRET-4242" not in path.read_text(errors="replace"), path
+    assert fake_openai.requests[0][2]["authorization"] == "Bearer sk-test-SECRET-4242"
+    expected = (result.usage.prompt_tokens * 2.0 + result.usage.completion_tokens * 8.0) / 1e6
+    assert result.usage.cost == pytest.approx(expected, rel=1e-6) and result.usage.cost > 0
