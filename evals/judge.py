@@ -1,0 +1,74 @@
+"""The optional rubric judge: a scorer that asks the judge role's model (never the drafter) to grade."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import Field
+
+from agent.config import Settings
+from agent.prompting import datamark
+from agent.schema import Contract
+
+from evals.scorers import Outcome, Score, Scorer
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_ROLE_SPLIT = re.compile(r"^\[\[(system|user)\]\]\s*$", re.MULTILINE)
+
+
+class RubricVerdict(Contract):
+    score: int = Field(ge=1, le=5)
+    reason: str = ""
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env.filters["datamark"] = datamark
+    return env
+
+
+def rubric_messages(brief_markdown: str, passages: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """The judge prompt as chat messages ([[system]] / [[user]] split, as in prompts/)."""
+    text = _env().get_template("judge_rubric.j2").render(brief=brief_markdown, passages=passages)
+    parts = _ROLE_SPLIT.split(text)
+    return [{"role": role, "content": content.strip()} for role, content in zip(parts[1::2], parts[2::2])]
+
+
+def judge_client(settings: Settings, call_log=None):
+    """An LLMClient for the judge role, built the way agent.api builds the drafter's (cache included)."""
+    from agent.llm import CallLog, LLMClient
+    from agent.llm_cache import build_cache
+
+    role = settings.judge
+    base_url = role.base_url
+    if role.embedded and settings.cache.mode == "replay":
+        base_url = "http://127.0.0.1:9/v1"  # replay: every reply comes from the cache; the model is never started
+    elif role.embedded:
+        from agent.local_model import shared_embedded_model
+
+        base_url = shared_embedded_model(settings.local_model).base_url
+    api_key = role.api_key.get_secret_value() if role.api_key else None
+    return LLMClient(role, base_url=base_url, api_key=api_key, call_log=call_log or CallLog(prices=settings.prices),
+                     role_name="judge", embedded=role.embedded, cache=build_cache(settings, None))
+
+
+def rubric_scorer(client) -> Scorer:
+    """A scorer over the published or rejected brief; 1..5 from the judge becomes 0..1."""
+
+    def judge_rubric(o: Outcome) -> Score | None:
+        """The judge model's rubric grade (1-5, as 0..1)."""
+        if o.brief is None:
+            return None
+        from agent.render import render_markdown
+
+        markdown = render_markdown(o.brief, None, o.result.passages, status=o.status)
+        passages = [(pid, p.text) for pid, p in sorted(o.passages.items())]
+        verdict = client.complete_json("eval_judge", rubric_messages(markdown, passages), RubricVerdict)
+        return Score(value=(verdict.score - 1) / 4, explanation=f"{verdict.score}/5: {verdict.reason[:200]}")
+
+    return Scorer("judge_rubric", judge_rubric)
