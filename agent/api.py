@@ -122,11 +122,13 @@ def _execute(run: RunFolder, settings: Settings, sources: list[Source], skipped:
     store = store or _store(settings)
     store.index(sources, list(passages.values()))
     cache = build_cache(settings, run.path)
+    own_drafter = drafter is None
     drafter = drafter or _drafter(settings, call_log, cache)
     mode = settings.draft.mode
     if mode == "auto":
         mode = "sentence" if settings.drafter.embedded else "section"
-    deps = Deps(settings=settings, store=store, drafter=drafter, mode=mode, judge=_judge(settings, call_log, cache))
+    judge = _judge(settings, call_log, cache)
+    deps = Deps(settings=settings, store=store, drafter=drafter, mode=mode, judge=judge)
     status_override, error = None, None
     with open_checkpointer(run.path) as saver:
         graph = build_graph(deps, checkpointer=saver)
@@ -136,6 +138,9 @@ def _execute(run: RunFolder, settings: Settings, sources: list[Source], skipped:
             graph.invoke(start_input, cfg)
         except BudgetExceeded as e:  # stop gracefully: keep whatever the last finished step produced
             status_override, error = "budget_exceeded", e.one_line()
+        finally:
+            for client in ([drafter] if own_drafter else []) + ([judge.client] if judge is not None else []):
+                client.close()  # no sockets left to the garbage collector (brief serve runs for days)
         values = graph.get_state(cfg).values
     state = BriefState(**values) if values else BriefState(sources=sources, passages=passages)
     brief = assemble_brief(state, settings) if state.sections else None

@@ -1,4 +1,4 @@
-"""Source cleaning: chatbot leakage, table defects, web cruft, invisible characters, hidden HTML."""
+"""Source cleaning: chatbot leakage, prompt injection, table defects, web cruft, invisible characters, hidden HTML."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import re
 import lxml.html
 import trafilatura
 
+from agent.checks.injection import injection_spans
 from agent.checks.leakage import leakage_spans
 from agent.checks.tables import repair_row_repeating_cells, table_row_defect_lines
 from agent.schema import Removal
-from agent.text import normalize_unicode
+from agent.text import hidden_tag_text, normalize_unicode
 
 MAX_LINE_CHARS = 20_000
 _CRUFT = re.compile(
@@ -21,10 +22,15 @@ _CRUFT = re.compile(
     r"all rights reserved.*|©.*|skip to (?:main )?content|back to top|print this page)\s*$",
     re.IGNORECASE,
 )
-_HIDDEN_XPATH = (
-    "//script|//style|//noscript|//template|//iframe|//*[@hidden]|//*[@aria-hidden='true']"
-    "|//*[contains(translate(@style,' ',''),'display:none')]"
-    "|//*[contains(translate(@style,' ',''),'visibility:hidden')]"
+_ALWAYS_HIDDEN = {"script", "style", "noscript", "template", "iframe", "object", "embed", "head", "title"}
+_HIDDEN_CLASSES = {"sr-only", "visually-hidden", "visuallyhidden", "screen-reader-text", "d-none", "is-hidden",
+                   "hide", "hidden", "invisible"}
+_CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_ZERO = r"0(?:\.0*)?(?:px|em|rem|pt|%)?(?![.\d])"
+_HIDING = re.compile(
+    r"display:none|visibility:(?:hidden|collapse)|font-size:" + _ZERO + r"|opacity:" + _ZERO
+    + r"|(?:left|top|right|text-indent|margin-left|margin-top):-\d{3,}|clip:rect\(0|clip-path:inset\((?:50|100)%"
+    r"|transform:scale\(0\)|(?:^|;)color:transparent"
 )
 _STOPWORDS = {
     "en": "the and of to in is that for on with as was said by",
@@ -43,32 +49,80 @@ def _short(text: str) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+def _hides(style: str) -> bool:
+    """Whether inline CSS makes an element invisible to a reader (it stays readable to a model)."""
+    css = re.sub(r"\s+", "", style.lower()).replace("!important", "")
+    if _HIDING.search(css):
+        return True
+    decls = dict(d.split(":", 1) for d in css.split(";") if ":" in d)
+    if (decls.get("height", "x").startswith("0") or decls.get("width", "x").startswith("0") or
+            decls.get("max-height", "x").startswith("0")) and decls.get("overflow") == "hidden":
+        return True
+    color, background = decls.get("color"), decls.get("background-color") or decls.get("background")
+    return bool(color) and color == background
+
+
+def _hidden_selectors(tree) -> tuple[set[str], set[str]]:
+    """Classes and ids that the page's own <style> rules hide."""
+    classes, ids = set(), set()
+    for style in tree.iter("style"):
+        for selectors, body in _CSS_RULE.findall(style.text_content()):
+            if not _hides(body):
+                continue
+            for selector in selectors.split(","):
+                if m := re.fullmatch(r"\s*[\w-]*\.([\w-]+)\s*", selector):
+                    classes.add(m.group(1))
+                elif m := re.fullmatch(r"\s*#([\w-]+)\s*", selector):
+                    ids.add(m.group(1))
+    return classes, ids
+
+
+def _is_hidden(el, classes: set[str], ids: set[str]) -> bool:
+    if el.tag in _ALWAYS_HIDDEN or el.get("hidden") is not None:
+        return True
+    if (el.get("aria-hidden") or "").strip().lower() == "true" or _hides(el.get("style") or ""):
+        return True
+    names = set((el.get("class") or "").split())
+    responsive = any(":" in n or (n.startswith("d-") and n != "d-none") for n in names)  # e.g. "hidden md:block"
+    return bool(names & classes) or (el.get("id") or "") in ids or (bool(names & _HIDDEN_CLASSES) and not responsive)
+
+
 def extract_html(html: str) -> tuple[str, dict, list[Removal]]:
     """Article text via trafilatura after dropping hidden elements; metadata from the page."""
     removed: list[Removal] = []
+    meta: dict = {}
+    doc = trafilatura.extract_metadata(html)  # before hidden elements go: <head> holds the metadata
+    if doc is not None:
+        meta = {"title": doc.title, "outlet": doc.sitename, "url": doc.url, "published": doc.date}
     try:
         tree = lxml.html.fromstring(html)
-        for el in tree.xpath(_HIDDEN_XPATH):
+        classes, ids = _hidden_selectors(tree)
+        hidden = [el for el in tree.iter() if isinstance(el.tag, str) and _is_hidden(el, classes, ids)]
+        dropped: set = set()
+        for el in hidden:
+            if any(a in dropped for a in el.iterancestors()):
+                continue
+            dropped.add(el)
             text = el.text_content().strip()
-            if text and el.tag not in ("script", "style"):
+            if text and el.tag not in ("script", "style", "head", "title"):
                 removed.append(Removal(reason="hidden-html", text=_short(text)))
-            el.drop_tree()
+            if el.getparent() is not None:
+                el.drop_tree()
         html = lxml.html.tostring(tree, encoding="unicode")
     except (ValueError, lxml.etree.ParserError):
         pass
     text = trafilatura.extract(html, favor_precision=True, include_comments=False, include_tables=True,
                                output_format="markdown", with_metadata=False) or ""
-    meta: dict = {}
-    doc = trafilatura.extract_metadata(html)
-    if doc is not None:
-        meta = {"title": doc.title, "outlet": doc.sitename, "url": doc.url, "published": doc.date}
     return text, {k: v for k, v in meta.items() if v}, removed
 
 
 def clean_text(text: str) -> tuple[str, list[Removal]]:
     """The cleaned text and a Removal for everything taken out."""
+    smuggled = hidden_tag_text(text)
     text, invisible = normalize_unicode(text)
-    removed = [Removal(reason="invisible-characters", text=f"{invisible} invisible or bidi-control characters")] if invisible else []
+    note = f"; they spell out: {smuggled}" if smuggled.strip() else ""
+    removed = [Removal(reason="invisible-characters",
+                       text=_short(f"{invisible} invisible or bidi-control characters{note}"))] if invisible else []
     lines = text.split("\n")
     for i, line in enumerate(lines):
         if len(line) > MAX_LINE_CHARS:
@@ -93,6 +147,10 @@ def clean_text(text: str) -> tuple[str, list[Removal]]:
     spans = leakage_spans(text)
     for a, b, category in reversed(spans):
         removed.append(Removal(reason="chatbot-leakage", text=_short(text[a:b]), line=text.count("\n", 0, a) + 1))
+        text = text[:a] + text[b:]
+    for a, b, family in reversed(injection_spans(text)):  # text addressed to a model is not article content
+        removed.append(Removal(reason="chatbot-leakage", text=_short(f"prompt injection ({family}): {text[a:b]}"),
+                               line=text.count("\n", 0, a) + 1))
         text = text[:a] + text[b:]
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text).strip()

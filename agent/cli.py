@@ -49,7 +49,7 @@ def index(
         settings = _settings(config, data_dir)
         ingested = load_sources(paths, settings.ingest)
         for s in ingested.skipped:
-            err.print(f"skipped {s.path}: {s.reason}", highlight=False)
+            err.print(f"skipped {s.path}: {s.reason}", highlight=False, soft_wrap=True)
         if not ingested.sources:
             raise NoUsableSources("no usable sources in " + ", ".join(map(str, paths)))
         passages = [p for n, s in enumerate(ingested.sources, 1) for p in split_passages(s, n, settings.ingest.passage_chars)]
@@ -127,7 +127,7 @@ def _report(result, output: Path | None, fmt: str) -> None:
     except BriefError as e:
         _fail(e)
     for s in result.skipped_sources:
-        err.print(f"skipped {s.origin}: {s.reason}", highlight=False)
+        err.print(f"skipped {s.origin}: {s.reason}", highlight=False, soft_wrap=True)
     u = result.usage
     err.print(f"{result.status}: {u.llm_calls} LLM calls, {u.prompt_tokens}+{u.completion_tokens} tokens, "
               f"{u.wall_s:.1f} s; run folder {result.run_dir}", highlight=False)
@@ -135,7 +135,7 @@ def _report(result, output: Path | None, fmt: str) -> None:
         sys.stdout.write(render_result(result, fmt))
     else:
         for path in written:
-            err.print(f"wrote {path}", highlight=False)
+            err.print(f"wrote {path}", highlight=False, soft_wrap=True)
     if result.status == "rejected":
         for v in (result.report.violations if result.report else [])[:10]:
             err.print(f"  {v.code} [{v.section}]: {v.message}", highlight=False)
@@ -342,7 +342,7 @@ def eval_run(
         _fail(e)
     print_report(run, Console(width=200 if not sys.stdout.isatty() else None))
     for path in written:
-        err.print(f"wrote {path}", highlight=False)
+        err.print(f"wrote {path}", highlight=False, soft_wrap=True)
     if not run.summary.gate.passed:
         raise typer.Exit(1)
 

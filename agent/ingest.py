@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,20 +33,36 @@ class IngestResult:
     skipped: list[Skipped] = field(default_factory=list)
 
 
+def _folder(path: Path, result: IngestResult) -> list[Path]:
+    """Files under a folder, hidden files and folders left out; unreadable folders are reported, not lost."""
+    def unreadable(e: OSError) -> None:
+        result.skipped.append(Skipped(str(e.filename or path), f"cannot read folder ({e.strerror or e})"))
+
+    found: list[Path] = []
+    for root, dirs, names in os.walk(path, onerror=unreadable):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [Path(root) / n for n in names if not n.startswith(".") and n.lower() != "readme.md"]
+    files: list[Path] = []
+    for child in sorted(found):
+        if not child.is_file():
+            result.skipped.append(Skipped(str(child), "not a regular file"))
+        elif child.suffix.lower() in EXTENSIONS:
+            files.append(child)
+        else:
+            result.skipped.append(Skipped(str(child), f"unsupported file type '{child.suffix}'"))
+    return files
+
+
 def _walk(paths: list[Path], result: IngestResult) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         try:
             if path.is_dir():
-                for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                    if child.name.startswith(".") or child.name.lower() == "readme.md":
-                        continue
-                    if child.suffix.lower() in EXTENSIONS:
-                        files.append(child)
-                    else:
-                        result.skipped.append(Skipped(str(child), f"unsupported file type '{child.suffix}'"))
+                files += _folder(path, result)
             elif path.is_file():
                 files.append(path)
+            elif path.exists():
+                result.skipped.append(Skipped(str(path), "not a regular file or folder"))
             else:
                 result.skipped.append(Skipped(str(path), "no such file or directory"))
         except OSError as e:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import openai
 from pydantic import BaseModel, ValidationError
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from agent.config import Budget, ModelRole, Price
 from agent.errors import BudgetExceeded, ContextTooLong, LLMError, LLMOutputInvalid, LLMUnavailable
@@ -170,7 +170,8 @@ class LLMClient:
             raise _BadReply(f"unreadable response ({e.__class__.__name__})") from None
 
     def _send(self, prompt_name: str, messages: list[dict], response_format: dict | None, counter: list[int]) -> Any:
-        retrying = Retrying(stop=stop_after_attempt(self.role.max_attempts), wait=self._wait,
+        # One budget per logical call: transport retries and re-asks share max_attempts.
+        retrying = Retrying(stop=lambda _: counter[0] >= self.role.max_attempts, wait=self._wait,
                             retry=retry_if_exception_type(_Retryable), reraise=True)
         try:
             for attempt in retrying:
@@ -204,6 +205,8 @@ class LLMClient:
         if (hit := self.cache.get(key, prompt_name)) is not None:
             return hit, True
         self._check_budget()
+        if counter[0] >= self.role.max_attempts:
+            raise _BadReply(f"no HTTP attempts left (max_attempts {self.role.max_attempts})")
         response = self._send(prompt_name, convo, response_format, counter)
         choices = getattr(response, "choices", None)
         if not choices:
@@ -251,7 +254,7 @@ class LLMClient:
                     problem, last = e.problem, e.content or last
                 except (ValueError, ValidationError) as e:
                     problem = _short_error(e)
-                if reasks >= self.role.max_reasks:
+                if reasks >= self.role.max_reasks or counter[0] >= self.role.max_attempts:
                     raise LLMOutputInvalid(f"{prompt_name}: no valid reply after {reasks + 1} tries ({problem})", last)
                 reasks += 1
                 convo = messages + ([{"role": "assistant", "content": last[:2000]}] if last else []) + [
@@ -271,6 +274,10 @@ class LLMClient:
             self.dialect = "json_object"
             return True
         return False
+
+    def close(self) -> None:
+        """Close the HTTP connections now rather than at garbage collection (long-running services)."""
+        self._client.close()
 
     def context_budget(self) -> int:
         """Prompt tokens this role can take: its context minus room for the reply."""

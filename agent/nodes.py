@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agent.checks.injection import instruction_family
 from agent.checks.leakage import find_leakage
 from agent.checks.repetition import find_repetition
 from agent.checks.support import numbers_in
@@ -223,9 +224,18 @@ def headline_fallback(state: BriefState) -> tuple[str, str]:
     body = [s.text for s in state.sections.get("body", []) if s.kind != "notice"]
     items = [(name, i, s.text) for name, sents in state.sections.items() for i, s in enumerate(sents)]
     opening = [src.text[a:b] for src in state.sources for a, b in split_sentences(src.text)[:4]]
-    dek = next((t for t in opening if 6 <= len(t.split()) <= 40 and "|" not in t
-                and not find_repetition([("dek", 0, t)] + items)), "")
-    return lead.title or (body[0][:100] if body else "Untitled brief"), dek
+    headline = lead.title or (body[0][:100] if body else "Untitled brief")
+    titles = [src.title for src in state.sources[1:] if src.title and src.title != headline]
+    dek = next((t for t in opening + titles if 6 <= len(t.split()) <= 40 and "|" not in t
+                and _clean_source_sentence(t) and not find_repetition([("dek", 0, t)] + items)), "")
+    if not dek:  # every opening sentence is used already: another source's own title
+        dek = next((t for t in titles if len(t.split()) >= 4 and _clean_source_sentence(t)), "")
+    return headline, dek
+
+
+def _clean_source_sentence(text: str) -> bool:
+    """A source sentence the fallback may quote: no assistant talk and nothing addressed to the model."""
+    return not find_leakage(text, "body") and instruction_family(text) is None
 
 
 def draft_trend(state: BriefState, deps: Deps) -> Trend:
@@ -272,7 +282,7 @@ def fallback(state: BriefState, deps: Deps) -> dict:
             if index in failing.get(section, ()):
                 cited = [state.passages[c] for c in sentence.citations if c in state.passages]
                 sentence = next((c for c in (extract_candidates(section, cited[0], sentence.text) if cited else [])
-                                 if not find_repetition(kept + [(section, 99, c.text)])),
+                                 if _clean_source_sentence(c.text) and not find_repetition(kept + [(section, 99, c.text)])),
                                 Sentence(text=SECTIONS[section].notice, kind="notice"))
                 if sentence.kind != "notice":
                     kept.append((section, index, sentence.text))

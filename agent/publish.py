@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agent.errors import UsageError
 from agent.result import BriefResult
-from agent.runs import write_atomic
+from agent.runs import write_all_atomic
 
 
 def render_result(result: BriefResult, fmt: str) -> str:
@@ -35,12 +35,11 @@ def write_outputs(result: BriefResult, directory: Path, *, ninjs: bool = False) 
         rendered["ninjs.json"] = render_result(result, "ninjs")
     written = []
     for target in filter(None, (Path(directory), result.run_dir)):
-        try:
-            for fmt, text in rendered.items():
-                path = target / f"{prefix}.{fmt}"
-                write_atomic(path, text)
-                if target == Path(directory):
-                    written.append(path)
+        try:  # all files of a target land together, or none does
+            files = {target / f"{prefix}.{fmt}": text for fmt, text in rendered.items()}
+            write_all_atomic(files)
+            if target == Path(directory):
+                written.extend(files)
         except OSError as e:
             raise UsageError(f"{target}: cannot write output ({e.strerror or e})") from None
     return written

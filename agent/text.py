@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Format, bidi-control, filler and variation-selector characters, and the Unicode "tag" block
+# (U+E0000-E007F), which can spell out ASCII that a reader never sees but a model may read.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
+)
+_TAGS = re.compile("[\U000e0020-\U000e007e]+")
 _ABBREV = {"mr", "mrs", "ms", "dr", "prof", "st", "gen", "sen", "rep", "gov", "lt", "col", "sgt",
            "inc", "ltd", "co", "corp", "jr", "sr", "no", "vs", "etc", "e.g", "i.e", "u.s", "u.k",
            "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
@@ -15,9 +22,14 @@ _PUNCT = re.compile(r"[^\w\s]")
 
 def normalize_unicode(text: str) -> tuple[str, int]:
     """NFC, newlines unified, invisible and bidi-control characters removed (count returned)."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    cleaned, count = _INVISIBLE.subn("", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
+    cleaned, count = _INVISIBLE.subn("", unicodedata.normalize("NFC", text))
     return cleaned, count
+
+
+def hidden_tag_text(text: str) -> str:
+    """ASCII spelled out in invisible Unicode tag characters ("ASCII smuggling"), decoded."""
+    return " ".join("".join(chr(ord(c) - 0xE0000) for c in m.group(0)) for m in _TAGS.finditer(text))
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

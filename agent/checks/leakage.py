@@ -79,6 +79,7 @@ CATEGORIES: dict[str, tuple[str, list[str]]] = {
     "unfilled placeholder": ("unfilled-placeholder", [
         r"\{\{\s*\w+\s*\}\}", r"\{[a-z_][a-z0-9_]*\}", r"\[(?:insert|your|add|name of|placeholder)[^\]]{0,40}\]",
         r"<(?:placeholder|insert[^>]*|your [^>]*)>", r"\b(?-i:lorem ipsum|TODO|TBD|XXX)\b",
+        r"(?:^|(?<=\s))[{}](?=\s|$)",  # a lone brace: debris of the JSON reply
     ]),
 }
 _COMPILED = [(cat, code, re.compile(p, _I | re.MULTILINE)) for cat, (code, ps) in CATEGORIES.items() for p in ps]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+from agent.checks.injection import find_injection
+from agent.checks.echo import find_prompt_echo
 from agent.checks.leakage import find_leakage
 from agent.checks.repetition import find_looping, find_repetition
 from agent.checks.claims import Judge, check_claims
@@ -11,10 +15,14 @@ from agent.schema import Brief, CheckReport, Passage, Violation
 
 
 HEADLINE_MAX_WORDS, DEK_MAX_WORDS, TREND_NAME_MAX_WORDS = 16, 40, 10
+SHORT_FIELDS = ("headline", "dek", "trend")
+_WORDLIKE = re.compile(r"\w\w")
 
 
 def _text_rules(section: str, text: str, index: int | None) -> list[Violation]:
     found = find_leakage(text, section) + find_table_defects(text, section) + find_looping(text, section)
+    if not find_leakage(text, section):
+        found += find_prompt_echo(text, section, short=section in SHORT_FIELDS)
     return [v.model_copy(update={"sentence_index": index}) for v in found]
 
 
@@ -26,7 +34,7 @@ def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | No
         violations.append(Violation(code="no-sources", section="sources", message="the brief cites no source"))
     for section, text in (("headline", brief.headline), ("dek", brief.dek),
                           ("trend", f"{brief.trend.name}. {brief.trend.description}")):
-        if not text.strip():
+        if not _WORDLIKE.search(text):  # "..." or "-" is as empty as nothing
             violations.append(Violation(code="empty-section", section=section, message=f"{section} is empty"))
         violations.extend(_text_rules(section, text, 0))
     credited = {r.source_id for r in brief.sources}
@@ -56,4 +64,5 @@ def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | No
         violations.extend(found)
         claims.extend(verdicts)
     violations.extend(find_repetition(items))
+    violations.extend(find_injection(brief, passages))
     return CheckReport.from_violations(violations, claims)
