@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import math
 import re
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from agent.errors import StoreError
@@ -20,6 +22,8 @@ from agent.schema import Passage, Source
 
 _TOKEN = re.compile(r"\w+")
 LOCK_TIMEOUT_S = 30.0
+POOL_CACHE = 4  # candidate pools (source sets) kept tokenized per store; retrieve asks 5 queries of one pool
+QUERY_CACHE = 256  # query embeddings kept per store
 
 
 @dataclass
@@ -63,6 +67,50 @@ def bm25(query: str, docs: list[str], k1: float = 1.5, b: float = 0.75) -> list[
     return scores
 
 
+class _Lexical:
+    """bm25() over one candidate pool, tokenized once: per-term postings, scored with numpy (same figures)."""
+
+    def __init__(self, docs: list[str], k1: float = 1.5, b: float = 0.75):
+        toks = [_tokens(d) for d in docs]
+        avg = sum(map(len, toks)) / max(1, len(toks))
+        postings: dict[str, tuple[list[int], list[int]]] = {}
+        for i, ts in enumerate(toks):
+            for term, tf in Counter(ts).items():
+                post = postings.setdefault(term, ([], []))
+                post[0].append(i)
+                post[1].append(tf)
+        self.postings = postings
+        self.arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # numpy postings, built for terms queried
+        self.norm = k1 * (1 - b + b * np.array([len(ts) for ts in toks], dtype=np.float64) / (avg or 1))
+        self.n, self.k1 = len(docs), k1
+
+    def scores(self, query: str) -> np.ndarray:
+        out = np.zeros(self.n)
+        for q in set(_tokens(query)):
+            if q in self.postings:
+                if q not in self.arrays:
+                    self.arrays[q] = (np.array(self.postings[q][0]), np.array(self.postings[q][1], dtype=np.float64))
+                idx, tf = self.arrays[q]
+                idf = math.log(1 + (self.n - len(idx) + 0.5) / (len(idx) + 0.5))
+                out[idx] += idf * tf * (self.k1 + 1) / (tf + self.norm[idx])
+        return out
+
+
+@dataclass
+class _Pool:
+    """The passages one search may return, with their lexical index."""
+
+    ids: list[str]
+    docs: list[str]
+    metas: list[dict]
+    lexical: _Lexical
+    count: int  # collection size when fetched: another writer makes it stale
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
 class PassageStore:
     """Passages of many runs in one persistent collection per embedding function."""
 
@@ -71,6 +119,8 @@ class PassageStore:
         self.data_dir = Path(data_dir)
         self.lexical_weight = lexical_weight
         self.ef = embedding_function
+        self._pools: OrderedDict[tuple, _Pool] = OrderedDict()  # candidate pools by source set
+        self._queries: OrderedDict[str, object] = OrderedDict()  # query embeddings by text
         prefix = server.collection_prefix if server is not None else ""
         name = collection or f"{prefix}passages-{embedding_function.name()}"
         try:
@@ -105,13 +155,22 @@ class PassageStore:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def index(self, sources: list[Source], passages: list[Passage]) -> IndexStats:
-        """Embed and add passages not already stored; re-indexing unchanged sources costs ~0."""
+        """Embed and add passages not already stored; re-indexing unchanged sources costs ~0.
+
+        A passage's id carries a hash of its text, so a source split differently (another passage_chars)
+        is re-embedded and its old passages dropped, instead of serving stale text under the same ids.
+        """
         outlets = {s.id: s.outlet for s in sources}
-        ids = [f"{p.source_id}:{p.id.split(':')[1]}" for p in passages]
+        ids = [f"{p.source_id}:{p.id.split(':')[1]}:{_digest(p.text)}" for p in passages]
         try:
             with self._write_lock():
                 existing = set(self.collection.get(ids=ids, include=[])["ids"]) if ids else set()
                 new = [(i, p) for i, p in zip(ids, passages) if i not in existing]
+                if touched := sorted({p.source_id for _, p in new}):  # new or re-split sources: drop what they no longer have
+                    current = set(ids)
+                    listed = self.collection.get(where={"source_id": {"$in": touched}}, include=[])["ids"]
+                    if stale := [i for i in listed if i not in current]:
+                        self.collection.delete(ids=stale)
                 for start in range(0, len(new), 256):
                     chunk = new[start:start + 256]
                     self.collection.add(
@@ -122,7 +181,31 @@ class PassageStore:
             raise
         except Exception as e:
             raise StoreError(f"{self.data_dir / 'chroma'}: indexing failed ({e.__class__.__name__}: {e})") from None
+        finally:
+            self._pools.clear()
         return IndexStats(sources=len(sources), passages_added=len(new), passages_skipped=len(existing))
+
+    def _pool(self, source_ids: list[str], where: dict, total: int) -> _Pool:
+        """All passages of these sources, fetched and tokenized once while the collection is unchanged."""
+        pools = self._pools
+        key = tuple(sorted(set(source_ids)))
+        pool = pools.get(key)
+        if pool is None or pool.count != total:
+            got = self.collection.get(where=where, include=["documents", "metadatas"])
+            pool = _Pool(got["ids"], got["documents"], got["metadatas"], _Lexical(got["documents"]), total)
+            pools[key] = pool
+            while len(pools) > POOL_CACHE:
+                pools.popitem(last=False)
+        pools.move_to_end(key)
+        return pool
+
+    def _embed_query(self, query: str):
+        queries = self._queries
+        if query not in queries:
+            queries[query] = self.ef([query])[0]
+            while len(queries) > QUERY_CACHE:
+                queries.popitem(last=False)
+        return queries[query]
 
     def search(self, query: str, *, source_ids: list[str] | None = None, k: int = 8) -> list[Hit]:
         """Weighted reciprocal-rank fusion of dense (chroma) and BM25 rankings."""
@@ -131,34 +214,41 @@ class PassageStore:
             total = self.collection.count()
             if total == 0:
                 return []
-            dense = self.collection.query(query_texts=[query], n_results=min(max(k * 3, 20), total), where=where,
+            dense = self.collection.query(query_embeddings=[self._embed_query(query)],
+                                          n_results=min(max(k * 3, 20), total), where=where,
                                           include=["documents", "metadatas", "distances"])
             if source_ids:
-                pool = self.collection.get(where=where, include=["documents", "metadatas"])
+                pool = self._pool(source_ids, where, total)
             else:
-                pool = {"ids": dense["ids"][0], "documents": dense["documents"][0], "metadatas": dense["metadatas"][0]}
+                docs = dense["documents"][0]
+                pool = _Pool(dense["ids"][0], docs, dense["metadatas"][0], _Lexical(docs), total)
         except Exception as e:
             raise StoreError(f"{self.data_dir / 'chroma'}: search failed ({e.__class__.__name__}: {e})") from None
-        docs = dict(zip(pool["ids"], zip(pool["documents"], pool["metadatas"])))
-        dense_rank = {i: r for r, i in enumerate(dense["ids"][0])}
+        position = {i: n for n, i in enumerate(pool.ids)}
+        dense_rank = {i: r for r, i in enumerate(dense["ids"][0]) if i in position}
         dense_score = {i: 1 - d for i, d in zip(dense["ids"][0], dense["distances"][0])}
-        lexical = dict(zip(docs, bm25(query, [d for d, _ in docs.values()])))
-        lexical_rank = {i: r for r, i in enumerate(sorted(lexical, key=lambda i: -lexical[i])) if lexical[i] > 0}
+        lexical = pool.lexical.scores(query)
+        matched = np.flatnonzero(lexical > 0)  # pool order; the stable sort keeps it among equal scores
+        lexical_rank = {pool.ids[n]: r for r, n in enumerate(sorted(matched, key=lambda n: -lexical[n]))}
         w = self.lexical_weight
-        fused = {}
-        for i in docs:
-            s = 0.0
-            if i in dense_rank:
-                s += (1 - w) / (60 + dense_rank[i])
-            if i in lexical_rank:
-                s += w / (60 + lexical_rank[i])
-            fused[i] = s
+        fused = {i: (1 - w) / (60 + dense_rank[i]) if i in dense_rank else 0.0 for i in {**dense_rank, **lexical_rank}}
+        for i, r in lexical_rank.items():
+            fused[i] += w / (60 + r)
+
+        def order(i: str) -> tuple:
+            meta = pool.metas[position[i]]
+            return -fused.get(i, 0.0), meta["source_id"], meta["k"]
+
+        chosen = sorted(fused, key=order)[:k]
+        if len(chosen) < k:  # too few matches: the rest of the pool in source order, as a full sort would give
+            chosen += sorted((i for i in pool.ids if i not in fused), key=order)[:k - len(chosen)]
         hits = []
-        for i in sorted(docs, key=lambda i: (-fused[i], docs[i][1]["source_id"], docs[i][1]["k"]))[:k]:
-            text, meta = docs[i]
+        for i in chosen:
+            n = position[i]
+            text, meta = pool.docs[n], pool.metas[n]
             hits.append(Hit(source_id=meta["source_id"], k=int(meta["k"]), text=text, start=int(meta["start"]),
-                            end=int(meta["end"]), score=fused[i], dense_score=dense_score.get(i, 0.0),
-                            lexical_score=lexical.get(i, 0.0)))
+                            end=int(meta["end"]), score=fused.get(i, 0.0), dense_score=dense_score.get(i, 0.0),
+                            lexical_score=float(lexical[n])))
         return hits
 
     def count(self) -> int:
