@@ -169,6 +169,27 @@ class LLMClient:
         except (openai.APIResponseValidationError, ValueError, TypeError) as e:
             raise _BadReply(f"unreadable response ({e.__class__.__name__})") from None
 
+    def _send_within_deadline(self, prompt_name: str, messages: list[dict], response_format: dict | None) -> Any:
+        """One attempt that must finish within timeout_s as a whole: the HTTP client's timeout is per
+        read, so a server trickling its reply could otherwise hold the call for ever."""
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def attempt() -> None:
+            try:
+                box["value"] = self._send_once(prompt_name, messages, response_format)
+            except BaseException as e:  # handed to the caller's thread below
+                box["error"] = e
+            finally:
+                done.set()
+
+        threading.Thread(target=attempt, name="llm-attempt", daemon=True).start()
+        if not done.wait(self.role.timeout_s):
+            raise _Retryable(f"timeout (no complete reply within {self.role.timeout_s:g} s)")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
     def _send(self, prompt_name: str, messages: list[dict], response_format: dict | None, counter: list[int]) -> Any:
         # One budget per logical call: transport retries and re-asks share max_attempts.
         retrying = Retrying(stop=lambda _: counter[0] >= self.role.max_attempts, wait=self._wait,
@@ -177,7 +198,7 @@ class LLMClient:
             for attempt in retrying:
                 with attempt:
                     counter[0] += 1
-                    return self._send_once(prompt_name, messages, response_format)
+                    return self._send_within_deadline(prompt_name, messages, response_format)
         except _Retryable as e:
             raise LLMUnavailable(f"{self.base_url}: {e.kind} after {counter[0]} attempt(s)") from None
 

@@ -86,6 +86,23 @@ def run_groups() -> list[list]:
     return rows
 
 
+def resume_rows() -> list[list]:
+    """tests/test_resume.py kills a child after its first LLM call and at the start of each node, then
+    resumes; each case asserts that no answered request is sent again and that the brief equals an
+    uninterrupted run's."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA",
+                           "tests/test_resume.py", "-k", "killed"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    rows = []
+    for line in proc.stdout.splitlines():
+        m = re.match(r"(PASSED|FAILED|ERROR) tests/test_resume.py::(\S+)", line)
+        if m:
+            rows.append([m.group(2), "0 repeated calls, same brief" if m.group(1) == "PASSED" else m.group(1)])
+    failed = sum(1 for r in rows if r[1] != "0 repeated calls, same brief")
+    rows.append(["work lost on resume", "0 repeated LLM calls in every case" if rows and not failed
+                 else f"{failed} case(s) failed"])
+    return rows
+
+
 # --- 2. attempts per logical call ------------------------------------------------------------
 
 FAULTS = {
@@ -351,7 +368,7 @@ def main() -> None:
     table("False blocks on benign controls (reports on prompt injection, compliant model)",
           ["control", "path/mode", "status", "false block"], benign)
 
-    table("Resume after a kill", ["case", "result"], [["kill after each node", "resume: see tests/test_resume.py"]])
+    table("Resume after a kill (repeated requests counted at the fake server)", ["case", "result"], resume_rows())
 
     # the soak runs in a fresh process, so its memory and descriptors are its own
     proc = subprocess.run([sys.executable, __file__, "--soak-child", str(n), "--seed", str(args.seed),
