@@ -127,6 +127,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._drain(receive)
             return await _too_large(self.max_bytes)(scope, receive, send)
         received = 0
 
@@ -135,10 +136,28 @@ class BodyLimit:
             message = await receive()
             received += len(message.get("body", b"")) if message["type"] == "http.request" else 0
             if received > self.max_bytes:
+                if message.get("more_body"):
+                    await self._drain(receive)
                 raise BodyTooLarge()  # an HTTPException, so the handler below answers it
             return message
 
         await self.app(scope, counted, send)
+
+
+    async def _drain(self, receive: Receive) -> None:
+        """Read (and drop) the rest of an oversize body, up to a bound, so the client gets our 413
+        instead of a connection reset while it is still sending."""
+        drained = 0
+        while drained <= DRAIN_LIMIT_BYTES:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            drained += len(message.get("body", b""))
+            if not message.get("more_body"):
+                return
+
+
+DRAIN_LIMIT_BYTES = 64_000_000
 
 
 def _too_large(max_bytes: int) -> JSONResponse:
