@@ -128,11 +128,16 @@ class PassageStore:
             if server is not None and server.host:  # a Chroma server (`chroma run`) instead of the embedded store
                 self.client = chromadb.HttpClient(host=server.host, port=server.port,
                                                   settings=ChromaSettings(anonymized_telemetry=False))
+                self.collection = self.client.get_or_create_collection(
+                    name=name, embedding_function=embedding_function, metadata={"hnsw:space": "cosine"})
             else:
-                self.client = chromadb.PersistentClient(path=str(self.data_dir / "chroma"),
-                                                        settings=ChromaSettings(anonymized_telemetry=False))
-            self.collection = self.client.get_or_create_collection(
-                name=name, embedding_function=embedding_function, metadata={"hnsw:space": "cosine"})
+                with self._write_lock():  # two processes creating one new store would race on its tables
+                    self.client = chromadb.PersistentClient(path=str(self.data_dir / "chroma"),
+                                                            settings=ChromaSettings(anonymized_telemetry=False))
+                    self.collection = self.client.get_or_create_collection(
+                        name=name, embedding_function=embedding_function, metadata={"hnsw:space": "cosine"})
+        except StoreError:
+            raise
         except Exception as e:  # chromadb raises many types; the user needs one line
             raise StoreError(f"{self.data_dir / 'chroma'}: cannot open the store ({e.__class__.__name__}: {e})") from None
 

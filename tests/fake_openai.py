@@ -56,6 +56,15 @@ Reply = Any  # str | dict | BaseModel | one of the faults above
 Responder = Callable[[str, dict], Reply]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up on a stalled reply closes its socket: not worth a traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class FakeOpenAI:
     """Serve /v1/chat/completions and /v1/models; count every attempt per prompt name."""
 
@@ -159,7 +168,7 @@ class FakeOpenAI:
                     content = reply if isinstance(reply, str) else json.dumps(reply)
                     self._json(200, self._completion(content))
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -369,10 +369,6 @@ def test_two_processes_indexing_one_store_both_succeed_without_duplicates(tmp_pa
     assert sum(o[1] for o in outcomes) == len(expected)
 
 
-@pytest.mark.xfail(strict=False, reason="agent/store.py: chromadb.PersistentClient() creates a new store outside the "
-                                        "file lock, so two processes opening a not-yet-created store at once race in "
-                                        "chromadb's migrations ('table collections already exists' / 'database is "
-                                        "locked' -> StoreError, exit 5); a race, so it fails about one run in five")
 def test_two_processes_creating_one_store_at_once_both_succeed(tmp_path):
     files = sorted(str(p) for p in STORY.glob("*.md"))
     outcomes = _race(tmp_path / "data", [files, files, files], False)
