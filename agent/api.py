@@ -32,12 +32,12 @@ def _client(settings: Settings, role_name: str, call_log, cache=None):
     base_url = role.base_url
     if role.embedded:  # the embedded server's own context is the limit
         role = role.model_copy(update={"context_tokens": min(role.context_tokens, settings.local_model.context_tokens)})
-    if role.embedded and settings.cache.mode == "replay":
-        base_url = "http://127.0.0.1:9/v1"  # replay-only: every reply comes from the cache; never started
-    elif role.embedded:
-        from agent.local_model import shared_embedded_model
+        if settings.cache.mode == "replay":
+            base_url = "http://127.0.0.1:9/v1"  # replay-only: every reply comes from the cache; never started
+        else:
+            from agent.local_model import shared_embedded_model
 
-        base_url = shared_embedded_model(settings.local_model).base_url
+            base_url = shared_embedded_model(settings.local_model).base_url
     api_key = role.api_key.get_secret_value() if role.api_key else None
     return LLMClient(role, base_url=base_url, api_key=api_key, call_log=call_log, role_name=role_name,
                      embedded=role.embedded, cache=cache, budget=settings.budget)

@@ -97,19 +97,17 @@ def draft(
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Stop at this cost from [prices] (exit 7).")] = None,
 ) -> None:
     """Draft a checked brief. Exit 0 published, 6 rejected (REJECTED-brief.*), 7 over budget."""
-    budget = {k: v for k, v in {"max_tokens_per_brief": max_tokens, "max_cost": max_cost}.items() if v is not None}
+    budget = _budget(max_tokens, max_cost)
     if json_step:
         _draft_json_step(config, data_dir, budget)
         return
     from agent.api import draft_brief
 
-    if fmt not in ("md", "html", "json", "ninjs"):
-        err.print(f"error: --format must be md, html, json or ninjs, not '{fmt}'")
-        raise typer.Exit(2)
+    _check_format(fmt)
     stdin_text = sys.stdin.read() if any(str(p) == "-" for p in paths) else None
     files = [p for p in paths if str(p) != "-"]
     try:
-        settings = _settings(config, data_dir, budget=budget or None)
+        settings = _settings(config, data_dir, budget=budget)
         with err.status("drafting brief…", spinner="dots"):
             result = draft_brief(files, config=settings, stdin_text=stdin_text)
     except BriefError as e:
@@ -117,9 +115,32 @@ def draft(
     _report(result, output, fmt)
 
 
+FORMATS = ("md", "html", "json", "ninjs")
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        err.print(f"error: --format must be md, html, json or ninjs, not '{fmt}'")
+        raise typer.Exit(2)
+
+
+def _budget(max_tokens: int | None, max_cost: float | None) -> dict | None:
+    """The [budget] layer from the command line, or None when no cap was given."""
+    caps = {"max_tokens_per_brief": max_tokens, "max_cost": max_cost}
+    return {k: v for k, v in caps.items() if v is not None} or None
+
+
+def _exit_for(status: str) -> None:
+    """Exit by the result's status: 0 published, 6 rejected, 7 over budget."""
+    from agent.errors import EXIT_BUDGET
+
+    code = {"rejected": EXIT_REJECTED, "budget_exceeded": EXIT_BUDGET}.get(status)
+    if code is not None:
+        raise typer.Exit(code)
+
+
 def _report(result, output: Path | None, fmt: str) -> None:
     """Write or print the result, say what happened on stderr, and exit by its status."""
-    from agent.errors import EXIT_BUDGET
     from agent.publish import render_result, write_outputs
 
     try:
@@ -139,17 +160,16 @@ def _report(result, output: Path | None, fmt: str) -> None:
     if result.status == "rejected":
         for v in (result.report.violations if result.report else [])[:10]:
             err.print(f"  {v.code} [{v.section}]: {v.message}", highlight=False)
-        raise typer.Exit(EXIT_REJECTED)
     if result.status == "budget_exceeded":
         err.print(f"  {result.error}; resume with a larger budget: brief resume {result.run_id}", highlight=False)
-        raise typer.Exit(EXIT_BUDGET)
+    _exit_for(result.status)
 
 
 @app.command()
 def resume(
     run_id: Annotated[str, typer.Argument(help="The run folder name under <data_dir>/runs.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write brief.md/.html/.json here.")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md | html | json (stdout when no -o).")] = "md",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md | html | json | ninjs (stdout when no -o).")] = "md",
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens-per-brief", help="New token cap (exit 7).")] = None,
@@ -158,9 +178,9 @@ def resume(
     """Continue a crashed, killed or over-budget run; finished LLM calls are not repeated."""
     from agent.api import resume_brief
 
-    budget = {k: v for k, v in {"max_tokens_per_brief": max_tokens, "max_cost": max_cost}.items() if v is not None}
+    _check_format(fmt)
     try:
-        settings = _settings(config, data_dir, budget=budget or None)
+        settings = _settings(config, data_dir, budget=_budget(max_tokens, max_cost))
         with err.status(f"resuming {run_id}…", spinner="dots"):
             result = resume_brief(run_id, config=settings)
     except BriefError as e:
@@ -176,7 +196,7 @@ def _draft_json_step(config: Path | None, data_dir: Path | None, budget: dict | 
 
     try:
         request = parse_request(sys.stdin.read())
-        settings = _settings(request.config or config, data_dir, budget=budget or None)
+        settings = _settings(request.config or config, data_dir, budget=budget)
         records, skipped = inline_sources(request, settings)
         paths = [Path(s) for s in request.sources if isinstance(s, str)]
         result = draft_brief([*records, *paths], config=settings)
@@ -185,10 +205,7 @@ def _draft_json_step(config: Path | None, data_dir: Path | None, budget: dict | 
         print(error_document(e))
         raise typer.Exit(e.exit_code)
     print(result.document().model_dump_json())
-    if result.status == "rejected":
-        raise typer.Exit(EXIT_REJECTED)
-    if result.status == "budget_exceeded":
-        raise typer.Exit(7)
+    _exit_for(result.status)
 
 
 @app.command()

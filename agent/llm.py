@@ -281,7 +281,7 @@ class LLMClient:
                 convo = messages + ([{"role": "assistant", "content": last[:2000]}] if last else []) + [
                     {"role": "user", "content": f"Your reply was not usable: {problem}. Reply again with JSON only, "
                                                 "exactly in the format asked."}]
-        except (LLMUnavailable, LLMOutputInvalid, BudgetExceeded, LLMError) as e:
+        except (LLMError, BudgetExceeded) as e:
             entry.update(ok=False, error=e.one_line(), reply=last)
             raise
         finally:

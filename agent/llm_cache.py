@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from agent.errors import CacheMiss
+from agent.runs import write_atomic
 
 
 def request_key(model: str, messages: list[dict], response_format: dict | None, temperature: float,
@@ -53,13 +52,7 @@ class ReplyCache:
     def put(self, key: str, reply: CachedReply, prompt_name: str) -> None:
         if self.mode == "replay":
             return
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"prompt_name": prompt_name, **reply.__dict__}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-        os.replace(tmp, path)
+        write_atomic(self._path(key), json.dumps({"prompt_name": prompt_name, **reply.__dict__}, ensure_ascii=False, indent=1))
 
 
 class LayeredCache:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import gc
 import json
 import os
@@ -41,7 +40,7 @@ from agent.publish import write_outputs  # noqa: E402
 from tests.fake_openai import (EmptyBody200, EmptyChoices, FakeOpenAI, Html200, Stall, Status,  # noqa: E402
                                Truncated)
 from tests.test_bad_inputs import CONFIG, cli, settings  # noqa: E402
-from tests.test_endpoint_faults import _result  # noqa: E402
+from tests.test_endpoint_faults import _result, failing_replace, write_old_output  # noqa: E402
 from tests.test_graph import STORY, good_model  # noqa: E402
 from tests.test_injection import ATTACKS, BENIGN, CANARY, leaked, run_case, sources_for  # noqa: E402
 from tests.test_llm import MSGS, City  # noqa: E402
@@ -149,24 +148,10 @@ def attempts_matrix(calls: int) -> tuple[list[list], list[int]]:
 # --- 3. data lost: the previous output folder after a failed run -------------------------------
 
 
-def _old(out: Path) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("brief.md", "brief.html", "brief.json"):
-        (out / name).write_text(f"earlier {name}\n")
-    return {p.name: p.read_bytes() for p in out.iterdir()}
-
-
 def _replace_failing_at(n: int):
     import agent.runs
 
-    real, count = os.replace, [0]
-
-    def replace(src, dst):
-        count[0] += 1
-        if count[0] == n:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(src, dst)
-    return mock.patch.object(agent.runs.os, "replace", replace)
+    return mock.patch.object(agent.runs.os, "replace", failing_replace(n))
 
 
 def data_loss() -> list[list]:
@@ -177,7 +162,7 @@ def data_loss() -> list[list]:
         def scenario(name: str, run) -> None:
             work = base / re.sub(r"\W+", "-", name)
             work.mkdir()
-            before = _old(work / "out")
+            before = write_old_output(work / "out")
             code = run(work)
             after = {p.name: p.read_bytes() for p in (work / "out").iterdir()}
             rows.append([name, code, "yes" if after == before else "NO: " + ", ".join(

@@ -382,18 +382,16 @@ def _result() -> BriefResult:
     return BriefResult(status="published", brief=BRIEF, report=CheckReport(status="pass"), passages=PASSAGES)
 
 
-@pytest.fixture
-def old_output(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
+def write_old_output(out: Path) -> dict[str, bytes]:
+    """A previous run's brief files in `out`; returns their bytes, to compare after a failed run."""
+    out.mkdir(parents=True, exist_ok=True)
     for name in ("brief.md", "brief.html", "brief.json"):
         (out / name).write_text(f"earlier {name}\n")
-    return out, {p.name: p.read_bytes() for p in out.iterdir()}
+    return {p.name: p.read_bytes() for p in out.iterdir()}
 
 
-def _fail_nth_replace(monkeypatch, n: int) -> None:
-    import agent.runs
-
+def failing_replace(n: int):
+    """os.replace that fails with ENOSPC on its n-th call (a disk filling part-way through a set)."""
     real, count = os.replace, [0]
 
     def replace(src, dst):
@@ -402,7 +400,19 @@ def _fail_nth_replace(monkeypatch, n: int) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(src, dst)
 
-    monkeypatch.setattr(agent.runs.os, "replace", replace)
+    return replace
+
+
+@pytest.fixture
+def old_output(tmp_path):
+    out = tmp_path / "out"
+    return out, write_old_output(out)
+
+
+def _fail_nth_replace(monkeypatch, n: int) -> None:
+    import agent.runs
+
+    monkeypatch.setattr(agent.runs.os, "replace", failing_replace(n))
 
 
 def test_disk_full_on_the_first_file_is_one_line_and_keeps_the_old_brief(monkeypatch, old_output):

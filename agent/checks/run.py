@@ -20,8 +20,9 @@ _WORDLIKE = re.compile(r"\w\w")
 
 
 def _text_rules(section: str, text: str, index: int | None) -> list[Violation]:
-    found = find_leakage(text, section) + find_table_defects(text, section) + find_looping(text, section)
-    if not find_leakage(text, section):
+    leakage = find_leakage(text, section)
+    found = leakage + find_table_defects(text, section) + find_looping(text, section)
+    if not leakage:  # an echo of our prompt only matters when the text is not already flagged
         found += find_prompt_echo(text, section, short=section in SHORT_FIELDS)
     return [v.model_copy(update={"sentence_index": index}) for v in found]
 
