@@ -9,6 +9,7 @@ from typing import Sequence
 from agent.config import Settings, load_settings
 from agent.drafting import assemble_brief
 from agent.errors import BudgetExceeded, NoUsableSources
+from agent.fetch import Fetcher, is_url
 from agent.ingest import load_sources, split_passages
 from agent.nodes import BriefState, Deps
 from agent.result import BriefDocument, BriefResult, QuotedPassage, Skipped, Usage
@@ -86,8 +87,9 @@ def draft_brief(
     started = time.monotonic()
     settings = config if isinstance(config, Settings) else load_settings(config)
     records = [s for s in sources if isinstance(s, Source)]
-    paths = [Path(s) for s in sources if not isinstance(s, Source)]
-    ingested = load_sources(paths, settings.ingest, stdin_text=stdin_text) if paths or stdin_text else None
+    paths = [s if is_url(s) else Path(s) for s in sources if not isinstance(s, Source)]  # Path() would mangle '//'
+    ingested = load_sources(paths, settings.ingest, stdin_text=stdin_text,
+                            fetcher=Fetcher.from_settings(settings)) if paths or stdin_text else None
     all_sources = records + (ingested.sources if ingested else [])
     skipped = [Skipped(origin=str(s.path), reason=s.reason) for s in (ingested.skipped if ingested else [])]
     if not all_sources:

@@ -36,18 +36,19 @@ def _fail(e: BriefError) -> None:
 
 @app.command()
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Folders or files of sources.")],
+    paths: Annotated[list[str], typer.Argument(help="Folders, files or http(s) URLs of sources.")],
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Ingest and clean sources, index their passages, and say what cleaning removed."""
     from agent.api import _store
     from agent.errors import NoUsableSources
+    from agent.fetch import Fetcher
     from agent.ingest import load_sources, split_passages
 
     try:
         settings = _settings(config, data_dir)
-        ingested = load_sources(paths, settings.ingest)
+        ingested = load_sources(paths, settings.ingest, fetcher=Fetcher.from_settings(settings))
         for s in ingested.skipped:
             err.print(f"skipped {s.path}: {s.reason}", highlight=False, soft_wrap=True)
         if not ingested.sources:
@@ -87,7 +88,7 @@ def ask(
 
 @app.command()
 def draft(
-    paths: Annotated[list[Path], typer.Argument(help="Folders or files of sources ('-' reads stdin).")],
+    paths: Annotated[list[str], typer.Argument(help="Folders, files or http(s) URLs of sources ('-' reads stdin).")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write brief.md/.html/.json here.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="md | html | json | ninjs (stdout when no -o; with -o, ninjs adds brief.ninjs.json).")] = "md",
     config: ConfigOpt = None,
@@ -104,8 +105,8 @@ def draft(
     from agent.api import draft_brief
 
     _check_format(fmt)
-    stdin_text = sys.stdin.read() if any(str(p) == "-" for p in paths) else None
-    files = [p for p in paths if str(p) != "-"]
+    stdin_text = sys.stdin.read() if "-" in paths else None
+    files = [p for p in paths if p != "-"]  # strings: draft_brief tells URLs from paths
     try:
         settings = _settings(config, data_dir, budget=budget)
         with err.status("drafting brief…", spinner="dots"):
@@ -198,7 +199,7 @@ def _draft_json_step(config: Path | None, data_dir: Path | None, budget: dict | 
         request = parse_request(sys.stdin.read())
         settings = _settings(request.config or config, data_dir, budget=budget)
         records, skipped = inline_sources(request, settings)
-        paths = [Path(s) for s in request.sources if isinstance(s, str)]
+        paths = [s for s in request.sources if isinstance(s, str)]  # paths or URLs
         result = draft_brief([*records, *paths], config=settings)
         result.skipped_sources[:0] = [Skipped(origin=r.split(":")[0], reason=r.split(": ", 1)[-1]) for r in skipped]
     except BriefError as e:

@@ -10,12 +10,13 @@ BRIEF_DATA_DIR.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from agent.errors import ConfigError
 
@@ -133,6 +134,36 @@ class Check(Section):
         "deterministic", description="judge: undecided claims go to the judge role's model.")
 
 
+class Fetch(Section):
+    """Web sources (URLs and feed items): limits, robots.txt, the SSRF guard, the response cache."""
+
+    timeout_s: float = Field(15.0, gt=0, description="Per page, redirects and a slow body included.")
+    max_bytes: int = Field(5_000_000, ge=1_000, description="A longer response is cut at this size, with a note.")
+    max_redirects: int = Field(5, ge=0, le=20)
+    user_agent: str = Field("", description="Empty: brief-agent/<version>.")
+    respect_robots: bool = Field(True, description="Refuse pages that the site's robots.txt disallows.")
+    allow_private: bool = Field(False, description="Allow private, loopback and link-local addresses (never metadata).")
+    allow_networks: list[str] = Field(default_factory=list, description="CIDR networks always allowed, e.g. 127.0.0.1/32.")
+    in_service: bool = Field(False, description="Accept URL sources in `brief serve` requests.")
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for net in value:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"'{net}' is not a CIDR network such as 127.0.0.1/32") from None
+        return value
+
+
+def _feed_urls(value: dict[str, str]) -> dict[str, str]:
+    for name, url in value.items():
+        if not url.lower().startswith(("http://", "https://")):
+            raise ValueError(f"feed '{name}': '{url}' is not an http(s) URL")
+    return value
+
+
 class Settings(Section):
     data_dir: Path = Path(".brief-data")
     drafter: ModelRole = ModelRole()
@@ -148,6 +179,9 @@ class Settings(Section):
     prices: dict[str, Price] = Field(default_factory=dict, description="Model name -> price per 1M tokens.")
     store: Store = Store()
     check: Check = Check()
+    fetch: Fetch = Fetch()
+    feeds: Annotated[dict[str, str], AfterValidator(_feed_urls)] = Field(
+        default_factory=dict, description="Named outlet feeds: name -> RSS or Atom URL (brief draft --feed NAME).")
 
     def public_dump(self) -> dict[str, Any]:
         """Settings as JSON-safe data, without secrets (for run manifests)."""

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Sequence
 
 import yaml
 
@@ -102,13 +103,17 @@ def _published(value) -> date | None:
 
 
 def build_source(text: str, meta: dict, origin: str, raw: bytes, settings: Ingest,
-                 is_html: bool = False, removed: list[Removal] | None = None) -> Source | str:
-    """Clean one document; returns a Source, or a one-line reason why it is unusable."""
+                 is_html: bool = False, removed: list[Removal] | None = None, defaults: dict | None = None) -> Source | str:
+    """Clean one document; returns a Source, or a one-line reason why it is unusable.
+
+    Metadata precedence: `meta` (front matter, JSON fields) > the page's own > `defaults` (a web page's host).
+    """
     removed = list(removed or [])
+    html_meta: dict = {}
     if is_html:
         text, html_meta, html_removed = extract_html(text)
         removed += html_removed
-        meta = {**html_meta, **{k: v for k, v in meta.items() if v}}
+    meta = {**(defaults or {}), **html_meta, **{k: v for k, v in meta.items() if v}}
     cleaned, cleaning = clean_text(text)
     removed += cleaning
     if len(cleaned) < settings.min_source_chars:
@@ -141,45 +146,72 @@ def _records(text: str, origin: str, jsonl: bool) -> tuple[list[tuple[dict, str]
     return out, bad
 
 
-def _documents(path: Path, text: str, suffix: str) -> tuple[list[tuple[str, dict, str, bool]], list[Skipped]]:
+def _documents(origin: str, text: str, suffix: str) -> tuple[list[tuple[str, dict, str, bool]], list[Skipped]]:
     """(text, metadata, origin, is_html) for every document in one decoded file."""
     if suffix in (".json", ".jsonl"):
-        records, bad = _records(text, str(path), suffix == ".jsonl")
+        records, bad = _records(text, origin, suffix == ".jsonl")
         docs = [(r.get("text") or r.get("html"), {k: r.get(k) for k in META_KEYS}, where, "html" in r and not r.get("text"))
                 for r, where in records]
         return docs, bad
     if suffix in (".html", ".htm"):
-        return [(text, {}, str(path), True)], []
+        return [(text, {}, origin, True)], []
     meta, body = _front_matter(text)
-    return [(body, {k: meta.get(k) for k in META_KEYS}, str(path), False)], []
+    return [(body, {k: meta.get(k) for k in META_KEYS}, origin, False)], []
 
 
-def load_sources(paths: list[Path], settings: Ingest, stdin_text: str | None = None) -> IngestResult:
-    """Every readable source from paths and stdin; unusable inputs are skipped with a reason."""
+def _fetched(urls: list[str], fetcher, result: IngestResult) -> list[tuple[str, str, bytes, list[Removal], dict]]:
+    """Web pages as ingest inputs; a page that cannot or may not be fetched is skipped with the reason."""
+    from agent.fetch import FetchFailed
+
+    inputs = []
+    for url in urls:
+        if fetcher is None:
+            result.skipped.append(Skipped(url, "URL sources are not enabled here"))
+            continue
+        try:
+            page = fetcher(url)
+        except FetchFailed as e:
+            result.skipped.append(Skipped(url, str(e)))
+            continue
+        removed = [Removal(reason="oversize-truncated", text=f"kept the first {len(page.body)} bytes of the page")] \
+            if page.truncated else []
+        inputs.append((url, page.suffix, page.body, removed, fetcher.defaults(page)))
+    return inputs
+
+
+def load_sources(paths: Sequence[Path | str], settings: Ingest, stdin_text: str | None = None,
+                 fetcher=None) -> IngestResult:
+    """Every readable source from paths, URLs (through `fetcher`, see agent.fetch) and stdin.
+
+    Unusable inputs are skipped with a reason.
+    """
+    from agent.fetch import is_url
+
     result = IngestResult()
-    inputs: list[tuple[str, str, bytes, list[Removal]]] = []  # (origin, suffix, raw, removals)
-    for path in _walk([Path(p) for p in paths], result):
+    inputs: list[tuple[str, str, bytes, list[Removal], dict]] = []  # (origin, suffix, raw, removals, defaults)
+    for path in _walk([Path(p) for p in paths if not is_url(p)], result):
         try:
             raw, truncated = _read(path, settings.max_file_bytes)
         except OSError as e:
             result.skipped.append(Skipped(str(path), f"cannot read ({e.strerror or e})"))
             continue
         removed = [Removal(reason="oversize-truncated", text=f"kept the first {settings.max_file_bytes} bytes")] if truncated else []
-        inputs.append((str(path), path.suffix.lower(), raw, removed))
+        inputs.append((str(path), path.suffix.lower(), raw, removed, {}))
+    inputs += _fetched([p.strip() for p in paths if is_url(p)], fetcher, result)
     if stdin_text is not None:
         suffix = ".json" if stdin_text.lstrip()[:1] in ("{", "[") else ".md"
-        inputs.append(("stdin", suffix, stdin_text.encode("utf-8"), []))
+        inputs.append(("stdin", suffix, stdin_text.encode("utf-8"), [], {}))
     seen: dict[str, str] = {}
-    for origin, suffix, raw, removed in inputs:
+    for origin, suffix, raw, removed, defaults in inputs:
         try:
             text = decode_bytes(raw)
         except DecodeError as e:
             result.skipped.append(Skipped(origin, str(e)))
             continue
-        docs, bad = _documents(Path(origin), text, suffix)
+        docs, bad = _documents(origin, text, suffix)
         result.skipped += bad
         for body, meta, where, is_html in docs:
-            built = build_source(body, meta, where, raw, settings, is_html=is_html, removed=removed)
+            built = build_source(body, meta, where, raw, settings, is_html=is_html, removed=removed, defaults=defaults)
             if isinstance(built, str):
                 result.skipped.append(Skipped(where, built))
             elif built.id in seen:
