@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from agent.errors import EXIT_REJECTED, BriefError, UsageError
+from agent.errors import EXIT_REJECTED, BriefError, NoUsableSources, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn a pile of sources into a checked, cited editorial brief.")
@@ -88,7 +88,10 @@ def ask(
 
 @app.command()
 def draft(
-    paths: Annotated[list[str], typer.Argument(help="Folders, files or http(s) URLs of sources ('-' reads stdin).")],
+    paths: Annotated[Optional[list[str]], typer.Argument(help="Folders, files or http(s) URLs of sources ('-' reads stdin).")] = None,
+    feed: Annotated[Optional[list[str]], typer.Option("--feed", help="An RSS or Atom feed URL, or a name from \\[feeds] (repeatable).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only feed items this recent, e.g. 24h, 90m, 2d.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many items per feed (newest first).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write brief.md/.html/.json here.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="md | html | json | ninjs (stdout when no -o; with -o, ninjs adds brief.ninjs.json).")] = "md",
     config: ConfigOpt = None,
@@ -105,15 +108,38 @@ def draft(
     from agent.api import draft_brief
 
     _check_format(fmt)
+    paths = paths or []
+    if not paths and not feed:
+        _fail(UsageError("give sources (folders, files, URLs, '-') or --feed"))
     stdin_text = sys.stdin.read() if "-" in paths else None
     files = [p for p in paths if p != "-"]  # strings: draft_brief tells URLs from paths
     try:
         settings = _settings(config, data_dir, budget=budget)
+        from_feeds, skipped = _feed_sources(feed or [], settings, since, limit)
+        if feed and not from_feeds and not files and stdin_text is None:
+            raise NoUsableSources("no usable sources from the feed(s) ("
+                                  + ("; ".join(f"{s.origin}: {s.reason}" for s in skipped[:3]) or "no items") + ")")
         with err.status("drafting brief…", spinner="dots"):
-            result = draft_brief(files, config=settings, stdin_text=stdin_text)
+            result = draft_brief([*from_feeds, *files], config=settings, stdin_text=stdin_text)
+        result.skipped_sources[:0] = skipped
     except BriefError as e:
         _fail(e)
     _report(result, output, fmt)
+
+
+def _feed_sources(feeds: list[str], settings, since: str | None, limit: int | None):
+    """Sources from the feeds' items (seen items from the cache), and what was skipped; says what each feed brought."""
+    from agent.feeds import feed_sources, parse_since
+    from agent.result import Skipped
+
+    if not feeds:
+        return [], []
+    ingested, reads = feed_sources(feeds, settings, since=parse_since(since), limit=limit)
+    for read in reads:
+        new = sum(not i.seen for i in read.items)
+        err.print(f"feed {read.title}: {len(read.items)} item(s), {new} new, {len(read.items) - new} from the cache"
+                  + (f", {read.left_out} left out by --since/--limit" if read.left_out else ""), highlight=False)
+    return ingested.sources, [Skipped(origin=s.path, reason=s.reason) for s in ingested.skipped]
 
 
 FORMATS = ("md", "html", "json", "ninjs")
@@ -253,6 +279,66 @@ def check(
         print(f"{report.status}: {len(report.violations)} violation(s)")
     if report.status == "fail":
         raise typer.Exit(EXIT_REJECTED)
+
+
+feeds_app = typer.Typer(help="Named outlet feeds (the \\[feeds] table of the config).", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+
+@feeds_app.command("list")
+def feeds_list(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Every named feed, its URL and how many of its items were already fetched."""
+    from agent.feeds import SeenItems
+
+    try:
+        settings = _settings(config, data_dir)
+    except BriefError as e:
+        _fail(e)
+    if not settings.feeds:
+        err.print("no feeds configured: add a \\[feeds] table (name = URL) to a config file", highlight=False)
+    seen = SeenItems(settings.data_dir)
+    for name, url in sorted(settings.feeds.items()):
+        print(f"{name}\t{url}\t{len(seen.data.get(url, {}))} item(s) seen")
+
+
+@feeds_app.command("check")
+def feeds_check(
+    feeds: Annotated[Optional[list[str]], typer.Argument(help="Feed names or URLs (default: every named feed).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only items this recent, e.g. 24h.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many items per feed.")] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """What each feed would bring in now: its items, new or already seen. Fetches only the feeds."""
+    from agent.feeds import SeenItems, parse_since, read_feed, resolve_feed
+    from agent.fetch import FetchFailed, Fetcher
+
+    try:
+        settings = _settings(config, data_dir)
+        window = parse_since(since)
+        names = feeds or sorted(settings.feeds)
+        if not names:
+            raise UsageError("no feeds configured and none given: brief feeds check URL, or a \\[feeds] table")
+        targets = [resolve_feed(n, settings.feeds) for n in names]
+    except BriefError as e:
+        _fail(e)
+    fetcher, seen, failed = Fetcher.from_settings(settings), SeenItems(settings.data_dir), 0
+    for label, url in targets:
+        try:
+            read = read_feed(label, url, fetcher, seen, since=window, limit=limit)
+        except FetchFailed as e:
+            failed += 1
+            print(f"{label}: cannot read the feed: {e}")
+            continue
+        new = sum(not i.seen for i in read.items)
+        print(f"{label} — {read.title}: {len(read.items)} item(s), {new} new"
+              + (f", {read.left_out} left out by --since/--limit" if read.left_out else "")
+              + (" (feed unchanged since last read)" if read.unchanged else ""))
+        for item in read.items:
+            when = item.published.strftime("%Y-%m-%d %H:%M") if item.published else "undated         "
+            print(f"  {'seen' if item.seen else 'new '}  {when}  {item.outlet} — {item.title or '(untitled)'}  {item.url}")
+    if failed:
+        raise typer.Exit(3)
 
 
 trends_app = typer.Typer(help="The tracked-trend registry.", no_args_is_help=True)
