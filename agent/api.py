@@ -83,7 +83,10 @@ def draft_brief(
     store=None,
     drafter=None,
 ) -> BriefResult:
-    """Draft and check a brief; raises NoUsableSources, LLMError or StoreError when it can't go on."""
+    """Draft and check a brief; raises NoUsableSources, LLMError or StoreError when it can't go on.
+
+    `on_run(run_id)` is told the run folder as soon as it exists (the service's jobs resume from it)."""
+    on_run=None,
     started = time.monotonic()
     settings = config if isinstance(config, Settings) else load_settings(config)
     records = [s for s in sources if isinstance(s, Source)]
@@ -99,6 +102,8 @@ def draft_brief(
     run.save_sources(all_sources)
     return _execute(run, settings, all_sources, skipped, started, store=store, drafter=drafter, resume=False)
 
+    if on_run is not None:
+        on_run(run.run_id)
 
 def resume_brief(run_id: str, *, config: Settings | Path | None = None, store=None, drafter=None) -> BriefResult:
     """Continue a crashed or killed run from its last checkpoint; finished LLM calls come from its cache."""

@@ -5,7 +5,7 @@ environment variables < CLI flags. Unknown keys anywhere are errors naming the k
 
 Environment: OPENAI_API_KEY (secret, never written to disk), OPENAI_BASE_URL (both roles),
 BRIEF_DRAFTER_BASE_URL / BRIEF_JUDGE_BASE_URL, BRIEF_DRAFTER_MODEL / BRIEF_JUDGE_MODEL,
-BRIEF_DATA_DIR.
+BRIEF_DATA_DIR; BRIEF_API_TOKENS (the service's bearer tokens, read by api_tokens()).
 """
 
 from __future__ import annotations
@@ -135,6 +135,18 @@ class Check(Section):
 
 
 class Fetch(Section):
+class Service(Section):
+    """What `brief serve` may read for a client, and how much a check may cost (the CLI is not bound by it)."""
+
+    path_sources: bool = Field(False, description="Accept file and folder paths in requests (read from the server's disk).")
+    path_roots: list[Path] = Field(default_factory=list, description="The only folders path sources may come from.")
+    max_path_files: int = Field(200, ge=1, description="Files read for one request's path sources.")
+    max_path_bytes: int = Field(50_000_000, ge=1, description="Bytes read for one request's path sources.")
+    max_check_bytes: int = Field(2_000_000, ge=1, description="Largest draft /v1/check accepts (413 above).")
+    check_time_limit_s: float = Field(30.0, gt=0, description="Wall-clock limit of one /v1/check (then 504).")
+    check_workers: int = Field(2, ge=1, le=16, description="Child processes that run /v1/check.")
+
+
     """Web sources (URLs and feed items): limits, robots.txt, the SSRF guard, the response cache."""
 
     timeout_s: float = Field(15.0, gt=0, description="Per page, redirects and a slow body included.")
@@ -180,12 +192,24 @@ class Settings(Section):
     store: Store = Store()
     check: Check = Check()
     fetch: Fetch = Fetch()
+    service: Service = Service()
     feeds: Annotated[dict[str, str], AfterValidator(_feed_urls)] = Field(
         default_factory=dict, description="Named outlet feeds: name -> RSS or Atom URL (brief draft --feed NAME).")
 
     def public_dump(self) -> dict[str, Any]:
-        """Settings as JSON-safe data, without secrets (for run manifests)."""
-        return self.model_dump(mode="json")
+        """Settings as JSON-safe data, without secrets (for run manifests): endpoint URLs redacted."""
+        from agent.redact import redact_url
+
+        data = self.model_dump(mode="json")
+        for role in ("drafter", "judge"):
+            data[role]["base_url"] = redact_url(data[role]["base_url"])
+        return data
+
+
+def api_tokens(env: Mapping[str, str] | None = None) -> list[str]:
+    """Bearer tokens the HTTP service accepts: BRIEF_API_TOKENS, comma-separated (secrets: never written)."""
+    env = os.environ if env is None else env
+    return [t.strip() for t in env.get("BRIEF_API_TOKENS", "").split(",") if t.strip()]
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
     BriefError                      exit 1  (unexpected)
     ├── UsageError                  exit 2  bad flags, bad config file or key
-    │   └── ConfigError             exit 2
+    │   ├── ConfigError             exit 2
+    │   │   └── DataDirError        exit 2  the data dir is a file, or cannot be written
+    │   └── PathRefused             exit 2  (service) a path source outside the allowed roots, or a config path
     ├── NoUsableSources             exit 3  nothing left after ingest and cleaning
     ├── LLMError                    exit 4  endpoint failed after retries, or output never valid
     │   ├── LLMUnavailable          exit 4  refused, timed out, 5xx, 401/403, embedded model won't start
@@ -14,10 +16,13 @@
 
 A checker rejection is not an exception: it is a result with status "rejected" (exit 6).
 """
+Every message has the URLs in it redacted (agent.redact), so no credential reaches a log or a client.
 
 from __future__ import annotations
 
 EXIT_OK = 0
+from agent.redact import redact_text
+
 EXIT_USAGE = 2
 EXIT_NO_SOURCES = 3
 EXIT_LLM = 4
@@ -34,6 +39,7 @@ class BriefError(Exception):
 
     def __init__(self, message: str):
         super().__init__(message)
+        message = redact_text(message)
         self.message = message
 
     def one_line(self) -> str:
@@ -50,6 +56,16 @@ class ConfigError(UsageError):
 
 
 class NoUsableSources(BriefError):
+class DataDirError(ConfigError):
+    code = "data-dir"
+
+
+class PathRefused(UsageError):
+    """The service does not read this path for a client (disabled, outside the roots, over the bounds)."""
+
+    code = "path-refused"
+
+
     exit_code = EXIT_NO_SOURCES
     code = "no-usable-sources"
 

@@ -4,6 +4,9 @@
        ▲                 │     └─▶ failed  (an error document)
        └── server stop ──┘  re-queued at the next start, up to MAX_ATTEMPTS runs
 
+A job records its run id as soon as its run folder exists, so a re-queued job resumes that run from
+its last checkpoint (as `brief resume` does) instead of sending its finished LLM calls again.
+
 One server owns a data dir at a time (a lock file), so a starting server can safely re-queue
 every job it finds "running": the process that was running it is gone.
 """
@@ -38,12 +41,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempts INTEGER NOT NULL DEFAULT 0,
     http_status INTEGER,
     outcome TEXT,
-    note TEXT
+    note TEXT,
+    run_id TEXT
 )
 """
 
-# A job runner takes the stored request and returns (HTTP status, the JSON document to keep).
-Runner = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
+# A job runner takes the job (its stored request, and the run id of an interrupted attempt) and returns
+# (HTTP status, the JSON document to keep).
+Runner = Callable[["Job"], tuple[int, dict[str, Any]]]
 
 
 def _now() -> str:
@@ -62,6 +67,7 @@ class Job:
     http_status: int | None
     outcome: dict[str, Any] | None
     note: str | None
+    run_id: str | None = None
 
 
 class JobStore:
@@ -76,6 +82,8 @@ class JobStore:
             with closing(self._connect()) as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute(_SCHEMA)
+                if "run_id" not in {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}:
+                    db.execute("ALTER TABLE jobs ADD COLUMN run_id TEXT")  # a queue from before resumable jobs
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"{self.path}: cannot open the job queue ({e})") from None
 
@@ -125,7 +133,8 @@ class JobStore:
         return Job(id=row["id"], status=row["status"], request=json.loads(row["request"]),
                    created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"],
                    attempts=row["attempts"], http_status=row["http_status"],
-                   outcome=json.loads(row["outcome"]) if row["outcome"] else None, note=row["note"])
+                   outcome=json.loads(row["outcome"]) if row["outcome"] else None, note=row["note"],
+                   run_id=row["run_id"])
 
     def claim(self) -> Job | None:
         """Mark the oldest queued job running (one transaction, so two claimers never share a job)."""
@@ -140,6 +149,10 @@ class JobStore:
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: cannot claim a job ({e})") from None
         return self.get(row["id"]) if row is not None else None
+
+    def set_run(self, job: Job, run_id: str) -> None:
+        """The run folder this attempt writes to: where a re-queued attempt resumes."""
+        self._write("UPDATE jobs SET run_id = ? WHERE id = ? AND attempts = ?", (run_id, job.id, job.attempts))
 
     def finish(self, job: Job, http_status: int, outcome: dict[str, Any]) -> bool:
         """Record the outcome of this attempt; False when the job was re-queued meanwhile (a stale run)."""
@@ -202,7 +215,7 @@ class JobWorker:
 
     def _run(self, job: Job) -> None:
         try:
-            http_status, outcome = self.runner(job.request)
+            http_status, outcome = self.runner(job)
         except Exception as e:  # a bug in the runner: keep the worker alive, keep the traceback in the log
             log.exception("job %s failed unexpectedly", job.id)
             http_status, outcome = 500, {"status": "failed", "error": {

@@ -6,7 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from agent.errors import BriefError, UsageError
 from agent.schema import Contract
@@ -22,6 +22,11 @@ class InlineSource(Contract):
     published: date | None = None
     language: str | None = None
 
+    @field_validator("text", "html", "outlet", "title", "topic", "url", "language")
+    @classmethod
+    def _encodable(cls, value: str | None) -> str | None:
+        return _no_lone_surrogates(value)
+
 
 class DraftRequest(Contract):
     """Sources as paths or inline records; `config` is a TOML file layered over the defaults."""
@@ -29,12 +34,31 @@ class DraftRequest(Contract):
     sources: list[str | InlineSource] = Field(min_length=1)
     config: Path | None = None
 
+    @field_validator("sources")
+    @classmethod
+    def _encodable_paths(cls, value: list) -> list:
+        for item in value:
+            if isinstance(item, str):
+                _no_lone_surrogates(item)
+        return value
+
+
+def _no_lone_surrogates(value: str | None) -> str | None:
+    """JSON can carry "\\udc00", which no file, store or UTF-8 output can hold: refuse it at the boundary."""
+    from agent.metadata import has_lone_surrogate
+
+    if value is not None and has_lone_surrogate(value):
+        raise ValueError("text contains a lone surrogate (invalid Unicode)")
+    return value
+
 
 def parse_request(raw: str) -> DraftRequest:
     try:
         return DraftRequest.model_validate(json.loads(raw))
     except json.JSONDecodeError as e:
         raise UsageError(f"request is not valid JSON ({e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise UsageError("request JSON is nested too deeply") from None
     except ValidationError as e:
         first = e.errors()[0]
         raise UsageError(f"request key '{'.'.join(map(str, first['loc']))}': {first['msg']}") from None

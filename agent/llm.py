@@ -17,10 +17,12 @@ import openai
 from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
+from agent import cancel
 from agent.config import Budget, ModelRole, Price
 from agent.errors import BudgetExceeded, ContextTooLong, LLMError, LLMOutputInvalid, LLMUnavailable
 from agent.llm_cache import CachedReply, LayeredCache, request_key
 
+from agent.redact import redact_url
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -184,7 +186,7 @@ class LLMClient:
                 done.set()
 
         threading.Thread(target=attempt, name="llm-attempt", daemon=True).start()
-        if not done.wait(self.role.timeout_s):
+        if not cancel.wait(done, self.role.timeout_s):  # an abandoned draft stops here, mid-call
             raise _Retryable(f"timeout (no complete reply within {self.role.timeout_s:g} s)")
         if "error" in box:
             raise box["error"]
@@ -252,7 +254,7 @@ class LLMClient:
         started, counter, reasks = time.monotonic(), [0], 0
         convo = list(messages)
         entry: dict[str, Any] = {"prompt_name": prompt_name, "role": self.role_name, "model": self.role.model,
-                                 "base_url": self.base_url, "messages": messages}
+                                 "base_url": redact_url(self.base_url), "messages": messages}
         tokens, requests = [0, 0], [0, 0]  # tokens: prompt, completion; requests: made, from cache
         last = ""
         try:
@@ -278,6 +280,7 @@ class LLMClient:
                 if reasks >= self.role.max_reasks or counter[0] >= self.role.max_attempts:
                     raise LLMOutputInvalid(f"{prompt_name}: no valid reply after {reasks + 1} tries ({problem})", last)
                 reasks += 1
+        cancel.raise_if_cancelled()  # an abandoned draft makes no further call
                 convo = messages + ([{"role": "assistant", "content": last[:2000]}] if last else []) + [
                     {"role": "user", "content": f"Your reply was not usable: {problem}. Reply again with JSON only, "
                                                 "exactly in the format asked."}]

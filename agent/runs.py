@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from agent.config import Settings
 from agent.prompting import template_hashes
+from agent.redact import redact_url
 from agent.schema import Source
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ class RunFolder:
             "prompt_templates": template_hashes(),
             "code_version": code_version(),
             "models": {role: {"model": getattr(settings, role).model,
-                              "endpoint": getattr(settings, role).base_url or "embedded (llama.cpp on 127.0.0.1)"}
+                              "endpoint": redact_url(getattr(settings, role).base_url) or "embedded (llama.cpp on 127.0.0.1)"}
                        for role in ("drafter", "judge")},
             "seed": settings.local_model.seed,
             "settings": settings.public_dump(),

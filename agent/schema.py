@@ -58,6 +58,23 @@ class Source(Contract):
     origin: str = Field(default="", description="Where it came from: a path, 'stdin' or 'inline'.")
     content_sha256: str = Field(default="", description="Hash of the raw input bytes.")
 
+    @field_validator("outlet", "title", "topic", mode="before")
+    @classmethod
+    def _plain_metadata(cls, value: object, info) -> str:
+        """Metadata is data, never markup: links, images, HTML and control characters are stripped."""
+        from agent.metadata import plain_text
+
+        text = plain_text(value)
+        return text or ("Unknown outlet" if info.field_name == "outlet" else "")
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _plain_url(cls, value: object) -> str | None:
+        """Only an http(s) URL with a host survives; anything else (javascript:, data:, userinfo) is None."""
+        from agent.metadata import safe_url
+
+        return safe_url(value)
+
 
 class Passage(Contract):
     """A retrievable span of a cleaned source; `id` is 'S<source number>:<passage number>'."""

@@ -9,12 +9,20 @@
 
 Every error is {"status": "failed", "error": {"code", "exit_code", "message"}}, exit_code being what
 the CLI would exit with; the HTTP status comes from HTTP_STATUS. Drafts run one at a time.
+
+Security model (README "Security model"): path sources only under [service] path_roots when
+path_sources is on, never the data dir, no config paths in requests; bearer tokens from
+BRIEF_API_TOKENS, required off loopback; on loopback the Host header must name loopback (DNS
+rebinding); error messages to clients carry no endpoint address, credential or server path.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import logging
+import re
 import threading
 from contextlib import asynccontextmanager
 from importlib import metadata
@@ -23,30 +31,56 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent.config import Settings
-from agent.draft_runner import DraftRunner, DraftTimedOut, ServiceSettings
-from agent.errors import (EXIT_USAGE, BriefError, ConfigError, LLMError, NoUsableSources, StoreError,
-                          UsageError)
-from agent.jobs import JobStore, JobWorker
-from agent.json_step import DraftRequest, InlineSource, error_document
+from agent.config import Settings, api_tokens
+from agent.draft_runner import DraftRunner, DraftTimedOut, DraftTooLarge, ServiceSettings
+from agent.errors import (EXIT_USAGE, BriefError, ConfigError, DataDirError, LLMError, NoUsableSources, PathRefused,
+                          StoreError, UsageError)
+from agent.jobs import Job, JobStore, JobWorker
+from agent.json_step import DraftRequest, InlineSource
+from agent.metadata import has_lone_surrogate
+from agent.redact import hide_urls
 from agent.result import BriefDocument
 
 log = logging.getLogger("brief.service")
 
 
 HTTP_STATUS: list[tuple[type[BriefError], int]] = [  # first match wins: subclasses before their bases
-    (NoUsableSources, 422), (ConfigError, 400), (UsageError, 422),
-    (LLMError, 502), (StoreError, 503), (DraftTimedOut, 504)]
-HTTP_CODES = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "request-too-large"}
+    (NoUsableSources, 422), (DataDirError, 503), (ConfigError, 400), (PathRefused, 403), (DraftTooLarge, 413),
+    (UsageError, 422), (LLMError, 502), (StoreError, 503), (DraftTimedOut, 504)]
+HTTP_CODES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+              413: "request-too-large"}
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+_HOST = re.compile(r"(\[[0-9a-fA-F:.]*\]|[^:\[\]]+)(?::\d{1,5})?")  # name or [v6], then an optional port
+OPEN_PATHS = {"/healthz"}  # answered without a token (load balancers); says nothing but the version
 
 
 def http_status(e: BriefError) -> int:
     return next((status for cls, status in HTTP_STATUS if isinstance(e, cls)), 500)
+
+
+def public_error(e: BriefError) -> dict[str, Any]:
+    """The error document a client gets: no endpoint address, credential or server path in it."""
+    if isinstance(e, (StoreError, DataDirError)):
+        log.error("%s", e.one_line())  # the details stay in the server log
+        message = "the store is unavailable (details in the server log)" if isinstance(e, StoreError) \
+            else "the server's data dir is unusable (details in the server log)"
+    else:
+        message = hide_urls(e.one_line())
+    return {"status": "failed", "error": {"code": e.code, "exit_code": e.exit_code, "message": message}}
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip("[]") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def version() -> str:
@@ -93,6 +127,13 @@ class CheckRequest(BaseModel):
     draft: dict[str, Any] | str = Field(description="A brief JSON object (Brief or brief.json), or Markdown/text.")
     sources: list[str | InlineSource] = Field(default_factory=list, description="Check claims against these.")
 
+    @field_validator("draft", "sources")
+    @classmethod
+    def _encodable(cls, value: Any) -> Any:
+        if has_lone_surrogate(json.dumps(value, ensure_ascii=False, default=str)):
+            raise ValueError("text contains a lone surrogate (invalid Unicode)")
+        return value
+
 
 class CheckResult(BaseModel):
     """What `brief check --json` prints."""
@@ -127,7 +168,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._drain(receive)
+            await _drain(receive)
             return await _too_large(self.max_bytes)(scope, receive, send)
         received = 0
 
@@ -137,27 +178,62 @@ class BodyLimit:
             received += len(message.get("body", b"")) if message["type"] == "http.request" else 0
             if received > self.max_bytes:
                 if message.get("more_body"):
-                    await self._drain(receive)
+                    await _drain(receive)
                 raise BodyTooLarge()  # an HTTPException, so the handler below answers it
             return message
 
         await self.app(scope, counted, send)
 
 
-    async def _drain(self, receive: Receive) -> None:
-        """Read (and drop) the rest of an oversize body, up to a bound, so the client gets our 413
-        instead of a connection reset while it is still sending."""
-        drained = 0
-        while drained <= DRAIN_LIMIT_BYTES:
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            drained += len(message.get("body", b""))
-            if not message.get("more_body"):
-                return
-
-
 DRAIN_LIMIT_BYTES = 64_000_000
+
+
+async def _drain(receive: Receive) -> None:
+    """Read (and drop) the rest of a refused body, up to a bound, so the client gets our error response
+    instead of a connection reset while it is still sending."""
+    drained = 0
+    while drained <= DRAIN_LIMIT_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        drained += len(message.get("body", b""))
+        if not message.get("more_body"):
+            return
+
+
+class Guard:
+    """Bearer tokens when configured; on a loopback bind, a Host header that names loopback (DNS rebinding)."""
+
+    def __init__(self, app: ASGIApp, tokens: list[str], check_host: bool):
+        self.app = app
+        self.tokens = [t.encode() for t in tokens]
+        self.check_host = check_host
+
+    def _host_ok(self, host: str) -> bool:
+        m = _HOST.fullmatch(host.strip())
+        return bool(m) and m.group(1).lower() in LOOPBACK_HOSTS
+
+    def _token_ok(self, header: str) -> bool:
+        scheme, _, token = header.partition(" ")
+        given = token.strip().encode()
+        # compare with every token (no early exit), in constant time per token
+        return scheme.lower() == "bearer" and bool(given) and sum(hmac.compare_digest(given, t) for t in self.tokens) > 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        if self.check_host and not self._host_ok(headers.get("host", "")):
+            await _drain(receive)
+            return await _error(403, "host-not-allowed", EXIT_USAGE,
+                                "the Host header must name this loopback server (127.0.0.1, localhost or [::1])"
+                                )(scope, receive, send)
+        if self.tokens and scope.get("path") not in OPEN_PATHS and not self._token_ok(headers.get("authorization", "")):
+            await _drain(receive)
+            return await _error(401, "unauthorized", EXIT_USAGE, "a valid bearer token is required "
+                                "(Authorization: Bearer <token>)", headers={"WWW-Authenticate": "Bearer"}
+                                )(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 def _too_large(max_bytes: int) -> JSONResponse:
@@ -171,7 +247,8 @@ def _error(status: int, code: str, exit_code: int, message: str, headers: dict |
 
 def describe_invalid(errors: list[dict[str, Any]]) -> str:
     """FastAPI's validation errors as one line, in the words of `brief draft --json`."""
-    first = errors[0]
+    # a union (path or inline source) reports every branch; our own validators' message says more
+    first = next((e for e in errors if e.get("type") == "value_error"), errors[0])
     loc = [str(p) for p in first.get("loc", ())[1:]]  # drop the leading "body"
     if first.get("type") == "json_invalid":
         return f"request body is not valid JSON ({first.get('ctx', {}).get('error', 'decode error')} at character {loc[0] if loc else 0})"
@@ -185,7 +262,7 @@ def describe_invalid(errors: list[dict[str, Any]]) -> str:
 
 def _install_error_handlers(app: FastAPI, settings: ServiceSettings) -> None:
     async def on_brief_error(request: Request, exc: BriefError) -> Response:
-        return Response(error_document(exc), status_code=http_status(exc), media_type="application/json")
+        return JSONResponse(public_error(exc), status_code=http_status(exc))
 
     async def on_http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 413:
@@ -198,8 +275,8 @@ def _install_error_handlers(app: FastAPI, settings: ServiceSettings) -> None:
 
     async def on_bug(request: Request, exc: Exception) -> Response:
         log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-        detail = " ".join(str(exc).split())[:200]
-        return _error(500, "internal", 1, f"internal error: {exc.__class__.__name__}: {detail} (traceback in the server log)")
+        # no detail: an unexpected exception's text may name server paths or addresses
+        return _error(500, "internal", 1, f"internal error: {exc.__class__.__name__} (details and traceback in the server log)")
 
     app.add_exception_handler(BriefError, on_brief_error)
     app.add_exception_handler(HTTPException, on_http_error)
@@ -211,15 +288,24 @@ def create_app(settings: ServiceSettings | Settings) -> FastAPI:
     """The FastAPI app; its lifespan claims the data dir, re-queues interrupted jobs and runs the worker."""
     if isinstance(settings, Settings):
         settings = ServiceSettings(brief=settings)
+    tokens = [t.get_secret_value() for t in settings.api_tokens] if settings.api_tokens is not None else api_tokens()
     runner = DraftRunner(settings)
     jobs = JobStore(settings.brief.data_dir)
 
-    def run_job(stored: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """(HTTP status, brief document or error document), as POST /v1/briefs would answer."""
+    def run_job(job: Job) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, brief document or error document), as POST /v1/briefs would answer; an interrupted
+        attempt's run is resumed from its checkpoint rather than drafted again."""
         try:
-            result = runner.run(DraftRequest.model_validate(stored))
+            request = DraftRequest.model_validate(job.request)
+            try:
+                result = runner.run(request, resume_run=job.run_id, on_run=lambda run_id: jobs.set_run(job, run_id))
+            except UsageError:
+                if not job.run_id:
+                    raise
+                log.warning("job %s: run %s cannot be resumed; drafting again", job.id, job.run_id)
+                result = runner.run(request, on_run=lambda run_id: jobs.set_run(job, run_id))
         except BriefError as e:
-            return http_status(e), json.loads(error_document(e))
+            return http_status(e), public_error(e)
         return 200, result.document().model_dump(mode="json")
 
     worker = JobWorker(jobs, run_job)
@@ -235,12 +321,14 @@ def create_app(settings: ServiceSettings | Settings) -> FastAPI:
             yield
         finally:
             worker.stop()
+            runner.close()
             jobs.unlock()
 
     app = FastAPI(title="brief-agent", version=version(), lifespan=lifespan,
                   telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
                   summary="Checked, cited briefs from a pile of sources.")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Guard, tokens=tokens, check_host=is_loopback(settings.host))  # outermost: before any body
     app.state.settings, app.state.runner, app.state.jobs = settings, runner, jobs
     _install_error_handlers(app, settings)
 
@@ -288,9 +376,14 @@ def create_app(settings: ServiceSettings | Settings) -> FastAPI:
 
 
 def serve(settings: ServiceSettings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the app under uvicorn until interrupted; refuses a data dir another server is using."""
+    """Run the app under uvicorn until interrupted; refuses a data dir another server is using, and a
+    non-loopback address without bearer tokens."""
     import uvicorn
 
+    settings = settings.model_copy(update={"host": host})
+    if not is_loopback(host) and not (settings.api_tokens or api_tokens()):
+        raise UsageError(f"refusing to listen on {host} without authentication: set BRIEF_API_TOKENS "
+                         "(comma-separated bearer tokens), or bind to 127.0.0.1")
     app = create_app(settings)
     app.state.jobs.lock()  # fail here, in one line, rather than inside uvicorn's start-up
     brief_log = logging.getLogger("brief")

@@ -17,6 +17,7 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
+from agent.cancel import raise_if_cancelled
 from agent.errors import StoreError
 from agent.schema import Passage, Source
 
@@ -177,6 +178,7 @@ class PassageStore:
                     if stale := [i for i in listed if i not in current]:
                         self.collection.delete(ids=stale)
                 for start in range(0, len(new), 256):
+                    raise_if_cancelled()  # an abandoned draft stops embedding (Cancelled is no Exception)
                     chunk = new[start:start + 256]
                     self.collection.add(
                         ids=[i for i, _ in chunk], documents=[p.text for _, p in chunk],

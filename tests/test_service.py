@@ -81,6 +81,12 @@ def running(app):
         thread.join(10)
 
 
+def with_story_root(settings):
+    """Path sources on, confined to the test fixtures (the service reads no path source by default)."""
+    service = settings.service.model_copy(update={"path_sources": True, "path_roots": [STORY.parent]})
+    return settings.model_copy(update={"service": service})
+
+
 @pytest.fixture
 def start(tmp_path, fake_openai):
     """start(**limits, draft=...) -> base URL of a server drafting with the fake model."""
@@ -88,7 +94,8 @@ def start(tmp_path, fake_openai):
     with_servers = []
 
     def _start(draft: dict | None = None, **limits):
-        settings = ServiceSettings(brief=settings_for(tmp_path, fake_openai.base_url, **(draft or {})), **limits)
+        settings = ServiceSettings(brief=with_story_root(settings_for(tmp_path, fake_openai.base_url, **(draft or {}))),
+                                   **limits)
         app = create_app(settings)
         context = running(app)
         with_servers.append(context)
@@ -144,7 +151,7 @@ def test_a_rejected_draft_is_200_with_status_rejected(start, fake_openai):
 @pytest.mark.parametrize("responder, request_body, http, code, exit_code", [
     (lambda p, b: Status(503), {"sources": [str(STORY)]}, 502, "llm-unavailable", 4),
     (good_model, {"sources": [{"text": "Accept all cookies"}]}, 422, "no-usable-sources", 3),
-    (good_model, {"sources": [str(STORY)], "config": "/nonexistent/brief.toml"}, 400, "config", 2),
+    (good_model, {"sources": [str(STORY)], "config": "/nonexistent/brief.toml"}, 403, "path-refused", 2),
 ])
 def test_errors_map_to_http_statuses(start, fake_openai, responder, request_body, http, code, exit_code):
     fake_openai.set_responder(responder)
@@ -244,7 +251,7 @@ def test_a_bug_is_a_json_500_and_the_traceback_stays_in_the_log(start, caplog):
     with caplog.at_level(logging.ERROR, logger="brief.service"):
         status, error, _ = call(base, "POST", "/v1/briefs", {"sources": [str(STORY)]})
     assert status == 500 and error["error"]["code"] == "internal"
-    assert error["error"]["message"].startswith("internal error: RuntimeError: tangled state")
+    assert error["error"]["message"].startswith("internal error: RuntimeError") and "tangled" not in json.dumps(error)
     assert "Traceback" not in json.dumps(error)
     logged = [r for r in caplog.records if r.name == "brief.service"]
     assert logged and logged[0].exc_info and logged[0].exc_info[0] is RuntimeError
@@ -271,7 +278,7 @@ def test_one_server_per_data_dir_and_interrupted_jobs_give_up_eventually(tmp_pat
 def _serve(tmp_path: Path, base_url: str, port: int) -> subprocess.Popen:
     cfg = tmp_path / "serve.toml"
     cfg.write_text('[embeddings]\nbackend = "hashing"\n[drafter]\nmax_attempts = 2\ntimeout_s = 30\n'
-                   '[ingest]\npassage_chars = 200\n')
+                   f'[ingest]\npassage_chars = 200\n[service]\npath_sources = true\npath_roots = ["{STORY.parent}"]\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "BRIEF"))}
     env.update(OPENAI_BASE_URL=base_url, NO_PROXY="127.0.0.1,localhost")
     with (tmp_path / "serve.log").open("a") as log:  # a file, not a pipe nobody drains
@@ -312,7 +319,7 @@ def test_a_running_job_survives_a_server_kill(tmp_path, fake_openai):
         first.wait(10)
     release.set()
 
-    settings = ServiceSettings(brief=settings_for(tmp_path, fake_openai.base_url))  # same data dir
+    settings = ServiceSettings(brief=with_story_root(settings_for(tmp_path, fake_openai.base_url)))  # same data dir
     with running(create_app(settings)) as base:
         job = poll_job(base, accepted["href"], lambda j: j["status"] in ("done", "failed"))
     assert job["status"] == "done" and job["result"]["status"] == "published"

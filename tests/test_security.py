@@ -1,0 +1,407 @@
+"""Issue 16 as attacks: each test makes the request an attacker would and asserts the refusal or clean output.
+
+The service runs in-process under real uvicorn on loopback (tests.test_service.running), so a test can
+count the files ingest reads and the requests the fake model receives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import agent.draft_runner
+import agent.ingest
+from agent.config import api_tokens
+from agent.draft_runner import ServiceSettings
+from agent.service import create_app, is_loopback
+from tests.fake_openai import Stall, Status
+from tests.security_helpers import slow_check
+from tests.test_graph import STORY, good_model, settings_for
+from tests.test_service import DIRECT, call, free_port, poll_job, running
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = ("The Lisk harbour board approved a new ferry terminal on Monday, chair Oona Hale said. "
+           "The terminal will cost 40 million euros and open in 2028, according to the board.")
+
+
+def service_settings(tmp_path: Path, base_url: str, *, draft: dict | None = None, limits: dict | None = None,
+                     **service) -> ServiceSettings:
+    brief = settings_for(tmp_path, base_url, **(draft or {}))
+    brief = brief.model_copy(update={"service": brief.service.model_copy(update=service)})
+    return ServiceSettings(brief=brief, api_tokens=[], **(limits or {}))
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Every file ingest opens, as (resolved) paths."""
+    opened: list[Path] = []
+    real = agent.ingest._read
+
+    def recording(path, limit):
+        opened.append(Path(path).resolve())
+        return real(path, limit)
+
+    monkeypatch.setattr(agent.ingest, "_read", recording)
+    return opened
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    """An allowed root with one story, a symlink to /etc/passwd and a symlinked folder to /etc."""
+    folder = tmp_path / "root"
+    (folder / "story").mkdir(parents=True)
+    (folder / "story" / "wire.md").write_text((STORY / "wire.md").read_text())
+    (folder / "passwd.md").symlink_to("/etc/passwd")
+    (folder / "etc").symlink_to("/etc")
+    return folder
+
+
+# --- 1. path sources ----------------------------------------------------------------------------
+
+
+def test_path_sources_are_refused_by_default(tmp_path, fake_openai, reads):
+    fake_openai.set_responder(good_model)
+    with running(create_app(service_settings(tmp_path, fake_openai.base_url))) as base:
+        for route, body in [("/v1/briefs", {"sources": ["/etc/passwd"]}),
+                            ("/v1/briefs", {"sources": [str(STORY)]}),
+                            ("/v1/check", {"draft": "Some text here.", "sources": ["/etc/passwd"]})]:
+            status, error, _ = call(base, "POST", route, body)
+            assert status == 403 and error["error"]["code"] == "path-refused", error
+            assert "root:" not in json.dumps(error)
+    assert reads == [] and fake_openai.requests == []
+
+
+ESCAPES = {
+    "absolute outside": lambda root: "/etc/passwd",
+    "folder outside": lambda root: "/etc",
+    "proc": lambda root: "/proc/self/status",
+    "dot-dot": lambda root: f"{root}/story/../../../../../../etc/hostname",
+    "symlinked file": lambda root: f"{root}/passwd.md",
+    "symlinked folder": lambda root: f"{root}/etc",
+    "file in symlinked folder": lambda root: f"{root}/etc/passwd",
+    "relative": lambda root: "../../../../../../../../etc/passwd",
+    "missing outside": lambda root: "/nonexistent/secret.md",
+}
+
+
+@pytest.mark.parametrize("attempt", sorted(ESCAPES))
+def test_path_escapes_are_refused_and_read_nothing(tmp_path, fake_openai, reads, root, attempt):
+    fake_openai.set_responder(good_model)
+    settings = service_settings(tmp_path, fake_openai.base_url, path_sources=True, path_roots=[root])
+    item = ESCAPES[attempt](root)
+    with running(create_app(settings)) as base:
+        status, error, _ = call(base, "POST", "/v1/briefs", {"sources": [item]})
+        assert status == 403 and error["error"]["code"] == "path-refused", error
+        status, report, _ = call(base, "POST", "/v1/check", {"draft": "Some draft text here.", "sources": [item]})
+        assert status == 403 and "root:x" not in json.dumps(report)
+    assert reads == [] and fake_openai.requests == []
+
+
+def test_a_folder_in_the_root_is_walked_without_following_symlinks_out(tmp_path, fake_openai, reads, root):
+    fake_openai.set_responder(good_model)
+    settings = service_settings(tmp_path, fake_openai.base_url, path_sources=True, path_roots=[root])
+    with running(create_app(settings)) as base:
+        status, document, _ = call(base, "POST", "/v1/briefs", {"sources": [str(root)]})
+    assert status == 200 and document["status"] in ("published", "rejected")
+    assert reads == [(root / "story" / "wire.md").resolve()]
+    assert "root:x" not in json.dumps(document)
+
+
+def test_refusals_for_existing_and_missing_paths_are_identical(tmp_path, fake_openai, root):
+    settings = service_settings(tmp_path, fake_openai.base_url, path_sources=True, path_roots=[root])
+    with running(create_app(settings)) as base:
+        answers = [call(base, "POST", "/v1/briefs", {"sources": [p]}) for p in ("/etc/passwd", "/etc/nosuchfile")]
+        configs = [call(base, "POST", "/v1/briefs", {"sources": [{"text": ARTICLE}], "config": p})
+                   for p in ("/etc/passwd", "/etc/nosuchfile.toml")]
+    (s1, e1, _), (s2, e2, _) = answers
+    assert s1 == s2 == 403 and e1["error"]["message"].replace("passwd", "?") == e2["error"]["message"].replace("nosuchfile", "?")
+    (c1, f1, _), (c2, f2, _) = configs
+    assert c1 == c2 == 403 and f1 == f2  # a config path is refused without being looked at
+    assert fake_openai.requests == []
+
+
+def test_one_client_cannot_read_another_clients_sources_through_the_data_dir(tmp_path, fake_openai, reads):
+    fake_openai.set_responder(good_model)
+    secret = "Client A's embargoed note: the Velden council approved the tram line extension on Tuesday."
+    # the root holds the data dir: it must still never be readable
+    settings = service_settings(tmp_path, fake_openai.base_url, path_sources=True, path_roots=[tmp_path])
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "wire.md").write_text((STORY / "wire.md").read_text())
+    with running(create_app(settings)) as base:
+        status, _, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": secret + " " + ARTICLE, "outlet": "A"}]})
+        assert status == 200 and list((tmp_path / "data" / "runs").glob("*/sources.json"))
+        for item in (tmp_path / "data", tmp_path / "data" / "runs", next((tmp_path / "data" / "runs").glob("*/sources.json"))):
+            status, error, _ = call(base, "POST", "/v1/briefs", {"sources": [str(item)]})
+            assert status == 403 and error["error"]["code"] == "path-refused"
+        status, document, _ = call(base, "POST", "/v1/briefs", {"sources": [str(tmp_path)]})
+    assert status == 200 and "embargoed" not in json.dumps(document)
+    assert all(tmp_path / "data" not in p.parents for p in reads)
+
+
+@pytest.mark.parametrize("limit", [{"max_path_files": 2}, {"max_path_bytes": 3_000}])
+def test_path_sources_are_bounded_per_request(tmp_path, fake_openai, reads, limit):
+    folder = tmp_path / "root"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"doc{i}.md").write_text(ARTICLE * 20)
+    settings = service_settings(tmp_path, fake_openai.base_url, path_sources=True, path_roots=[folder], **limit)
+    with running(create_app(settings)) as base:
+        status, error, _ = call(base, "POST", "/v1/briefs", {"sources": [str(folder)]})
+    assert status == 403 and "limit per request" in error["error"]["message"]
+    assert reads == [] and fake_openai.requests == []
+
+
+# --- 2. authentication and Host -----------------------------------------------------------------
+
+
+def test_bearer_tokens_are_required_when_configured(tmp_path, fake_openai):
+    settings = service_settings(tmp_path, fake_openai.base_url).model_copy(update={"api_tokens": None})
+    os.environ["BRIEF_API_TOKENS"] = "alpha-token, beta-token"
+    try:
+        app = create_app(settings)
+    finally:
+        del os.environ["BRIEF_API_TOKENS"]
+    body = {"draft": "I hope this helps!"}
+    with running(app) as base:
+        assert call(base, "GET", "/healthz")[0] == 200  # open: says nothing but the version
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "alpha-token"},
+                        {"Authorization": "Basic YWxwaGEtdG9rZW4="}, {"Authorization": "Bearer "}):
+            status, error, got = call(base, "POST", "/v1/check", body, headers=headers)
+            assert status == 401 and error["error"]["code"] == "unauthorized" and got["www-authenticate"] == "Bearer"
+        assert call(base, "GET", "/openapi.json")[0] == 401
+        for token in ("alpha-token", "beta-token"):
+            status, report, _ = call(base, "POST", "/v1/check", body, headers={"Authorization": f"Bearer {token}"})
+            assert status == 200 and report["status"] == "fail"
+
+
+def test_api_tokens_come_from_the_environment():
+    assert api_tokens({"BRIEF_API_TOKENS": " a, b ,,"}) == ["a", "b"]
+    assert api_tokens({}) == []
+
+
+@pytest.mark.parametrize("host, allowed", [
+    ("127.0.0.1", True), ("127.0.0.1:8000", True), ("localhost", True), ("LOCALHOST:1", True), ("[::1]:8000", True),
+    ("evil.example", False), ("evil.example:8000", False), ("127.0.0.1.evil.example", False), ("", False),
+    ("localhost.evil.example:80", False), ("[::1].evil:80", False),
+])
+def test_host_header_on_loopback_stops_dns_rebinding(tmp_path, fake_openai, host, allowed):
+    import http.client
+
+    with running(create_app(service_settings(tmp_path, fake_openai.base_url))) as base:
+        port = int(base.rsplit(":", 1)[1])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.putrequest("GET", "/healthz", skip_host=True)
+        if host:
+            conn.putheader("Host", host)
+        conn.endheaders()
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        conn.close()
+    assert (response.status == 200) is allowed
+    if not allowed:
+        assert response.status == 403 and body["error"]["code"] == "host-not-allowed"
+
+
+@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("::1", True), ("localhost", True),
+                                            ("127.0.0.2", True), ("0.0.0.0", False), ("::", False),
+                                            ("192.168.1.4", False), ("example.org", False)])
+def test_loopback_addresses(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+def test_serve_off_loopback_without_tokens_refuses_to_start(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "BRIEF"))}
+    port = free_port()
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
+                           "--data-dir", str(tmp_path / "data")], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "BRIEF_API_TOKENS" in lines[0] and "Traceback" not in proc.stderr
+
+
+# --- 8. secrets ---------------------------------------------------------------------------------
+
+
+def _secret_url(fake) -> str:
+    return fake.base_url.replace("http://", "http://agent:PASSWORD-S3CRET@") + "?api_key=KEY-S3CRET&model=x"
+
+
+def test_endpoint_credentials_reach_no_file_stderr_or_client(tmp_path, fake_openai):
+    fake_openai.set_responder(lambda p, b: Status(503))
+    secret_url = _secret_url(fake_openai)
+    settings = service_settings(tmp_path, secret_url, draft={"mode": "section"})
+    with running(create_app(settings)) as base:
+        status, error, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": ARTICLE, "outlet": "Lisk Post"}]})
+    assert status == 502 and error["error"]["code"] == "llm-unavailable"
+    client_view = json.dumps(error)
+    assert "S3CRET" not in client_view and "127.0.0.1" not in client_view and "agent" not in client_view
+    assert "model endpoint" in error["error"]["message"]
+
+    cfg = tmp_path / "cli.toml"
+    cfg.write_text(f'[embeddings]\nbackend = "hashing"\n[drafter]\nbase_url = "{secret_url}"\nmax_attempts = 2\n')
+    (tmp_path / "src.md").write_text(ARTICLE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "BRIEF"))}
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "draft", str(tmp_path / "src.md"), "-o",
+                           str(tmp_path / "out"), "--config", str(cfg), "--data-dir", str(tmp_path / "data")],
+                          cwd=ROOT, env={**env, "NO_PROXY": "127.0.0.1"}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 4 and "S3CRET" not in proc.stderr + proc.stdout
+    assert "***@127.0.0.1" in proc.stderr  # the CLI keeps the (redacted) address for its own user
+    written = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    assert any(p.name == "checkpoints.sqlite3" for p in written) and any(p.name == "llm_calls.jsonl" for p in written)
+    for path in written:
+        assert b"S3CRET" not in path.read_bytes(), path
+    manifest = json.loads(next((tmp_path / "data" / "runs").glob("*/manifest.json")).read_text())
+    assert "api_key=***" in manifest["models"]["drafter"]["endpoint"]
+    assert "api_key=***" in manifest["settings"]["drafter"]["base_url"]
+
+
+# --- 10. low items at the service boundary ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("route, body", [
+    ("/v1/briefs", {"sources": [{"text": "Harbour text \udc00 here. " + ARTICLE}]}),
+    ("/v1/briefs", {"sources": [{"text": ARTICLE, "outlet": "Lisk \udc00 Post"}]}),
+    ("/v1/briefs", {"sources": ["story\udc00.md"]}),
+    ("/v1/check", {"draft": "A draft \udc00 sentence here."}),
+    ("/v1/check", {"draft": {"headline": "\udc00"}}),
+])
+def test_a_lone_surrogate_is_a_clean_422(tmp_path, fake_openai, route, body):
+    with running(create_app(service_settings(tmp_path, fake_openai.base_url))) as base:
+        status, error, _ = call(base, "POST", route, body)
+    assert status == 422 and error["error"]["code"] == "usage" and "surrogate" in error["error"]["message"]
+    assert str(tmp_path) not in json.dumps(error) and fake_openai.requests == []
+
+
+def test_deeply_nested_json_is_a_clean_error(tmp_path, fake_openai):
+    deep = b'{"sources": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with running(create_app(service_settings(tmp_path, fake_openai.base_url))) as base:
+        status, error, _ = call(base, "POST", "/v1/briefs", raw=deep)
+    assert status in (400, 422) and error["status"] == "failed" and fake_openai.requests == []
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "draft", "--json", "-", "--data-dir", str(tmp_path / "d")],
+                          cwd=ROOT, input=deep.decode(), capture_output=True, text=True, timeout=120)
+    document = json.loads(proc.stdout)
+    assert proc.returncode == 2 and document["error"]["exit_code"] == 2 and "nested too deeply" in document["error"]["message"]
+
+
+# --- 6. /v1/check: size cap and a time limit that kills ---------------------------------------------
+
+
+def test_check_over_the_size_cap_is_413(tmp_path, fake_openai):
+    settings = service_settings(tmp_path, fake_openai.base_url, max_check_bytes=10_000)
+    with running(create_app(settings)) as base:
+        status, error, _ = call(base, "POST", "/v1/check", {"draft": "word " * 5_000})
+    assert status == 413 and error["error"]["code"] == "request-too-large" and "10000" in error["error"]["message"]
+
+
+def test_check_past_its_time_limit_is_504_and_its_process_is_killed(tmp_path, fake_openai, monkeypatch):
+    settings = service_settings(tmp_path, fake_openai.base_url, check_time_limit_s=20, check_workers=1)
+    app = create_app(settings)
+    with running(app) as base:
+        assert call(base, "POST", "/v1/check", {"draft": "I hope this helps!"})[0] == 200  # the worker is warm
+        app.state.settings.brief.service.check_time_limit_s = 3.0
+        pid_file = tmp_path / "pid"
+        monkeypatch.setattr(agent.draft_runner, "check_in_child", slow_check)
+        started = time.monotonic()
+        status, error, _ = call(base, "POST", "/v1/check", {"draft": str(pid_file)})
+        assert status == 504 and error["error"]["code"] == "timeout" and time.monotonic() - started < 10
+        pid = int(pid_file.read_text())
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # killed and reaped, not left spinning
+        monkeypatch.undo()
+        app.state.settings.brief.service.check_time_limit_s = 60.0
+        status, report, _ = call(base, "POST", "/v1/check", {"draft": "I hope this helps!"})
+        assert status == 200 and report["status"] == "fail"  # a fresh worker took its place
+
+
+# --- 7. abandoned drafts stop; re-queued jobs resume ---------------------------------------------
+
+
+def test_a_timed_out_draft_is_cancelled_and_frees_the_slot(tmp_path, fake_openai):
+    fake_openai.set_responder(lambda p, b: Stall(30))  # every call hangs far past the limit
+    settings = service_settings(tmp_path, fake_openai.base_url, draft={"mode": "sentence"},
+                                limits={"time_limit_s": 2})
+    with running(create_app(settings)) as base:
+        status, error, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": ARTICLE * 3, "outlet": "Lisk"}]})
+        assert status == 504 and error["error"]["code"] == "timeout"
+        deadline = time.monotonic() + 3
+        while any(t.name == "brief-draft" for t in threading.enumerate()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(t.name == "brief-draft" for t in threading.enumerate()), "the draft runs on"
+        sent = len(fake_openai.requests)
+        fake_openai.set_responder(good_model)
+        started = time.monotonic()
+        status, document, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": ARTICLE * 3, "outlet": "Lisk"}]})
+        assert status == 200 and document["status"] in ("published", "rejected")
+        assert time.monotonic() - started < 2 + 1.5 or len(fake_openai.requests) > sent
+
+
+def _serve(tmp_path: Path, base_url: str, port: int) -> subprocess.Popen:
+    cfg = tmp_path / "serve.toml"
+    cfg.write_text('[embeddings]\nbackend = "hashing"\n[drafter]\nmax_attempts = 2\ntimeout_s = 60\n'
+                   '[draft]\nmode = "sentence"\n[ingest]\npassage_chars = 200\n'
+                   f'[service]\npath_sources = true\npath_roots = ["{STORY.parent}"]\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "BRIEF"))}
+    env.update(OPENAI_BASE_URL=base_url, NO_PROXY="127.0.0.1,localhost")
+    with (tmp_path / "serve.log").open("a") as log:
+        return subprocess.Popen([sys.executable, "-m", "agent.cli", "serve", "--port", str(port), "--config", str(cfg),
+                                 "--data-dir", str(tmp_path / "data")], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=log)
+
+
+def test_a_requeued_job_resumes_its_run_without_resending_answered_calls(tmp_path, fake_openai):
+    answered, release = [], threading.Event()
+    count = {"n": 0}
+    lock = threading.Lock()
+
+    def three_then_hold(prompt, body):
+        with lock:
+            count["n"] += 1
+            n = count["n"]
+        if n > 3:
+            release.wait(60)  # the first server dies while this call waits
+        reply = good_model(prompt, body)
+        if n <= 3:
+            answered.append(json.dumps([prompt, body["messages"]], sort_keys=True))
+        return reply
+
+    fake_openai.set_responder(three_then_hold)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    first = _serve(tmp_path, fake_openai.base_url, port)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert first.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                if call(base, "GET", "/healthz", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        _, accepted, _ = call(base, "POST", "/v1/briefs:async", {"sources": [str(STORY)]})
+        poll_job(base, accepted["href"], lambda j: len(answered) == 3 and count["n"] > 3, timeout=60)
+    finally:
+        first.kill()
+        first.wait(10)
+    release.set()
+    before = len(fake_openai.requests)
+    fake_openai.set_responder(good_model)
+    settings = ServiceSettings(brief=settings_for(tmp_path, fake_openai.base_url, mode="sentence"), api_tokens=[])
+    with running(create_app(settings)) as base:
+        job = poll_job(base, accepted["href"], lambda j: j["status"] in ("done", "failed"), timeout=60)
+    assert job["status"] == "done" and job["attempts"] == 2 and job["result"]["status"] == "published"
+    resent = [json.dumps([name, body["messages"]], sort_keys=True) for name, body, _ in fake_openai.requests[before:]]
+    assert resent and not set(answered) & set(resent), "answered calls were sent again"
+    runs = list((tmp_path / "data" / "runs").iterdir())
+    assert len(runs) == 1 and job["result"]["run_id"] == runs[0].name  # the same run, resumed
+    with sqlite3.connect(tmp_path / "data" / "jobs.sqlite3") as db:
+        assert db.execute("SELECT run_id FROM jobs").fetchone()[0] == runs[0].name
