@@ -82,11 +82,11 @@ def draft_brief(
     stdin_text: str | None = None,
     store=None,
     drafter=None,
+    on_run=None,
 ) -> BriefResult:
     """Draft and check a brief; raises NoUsableSources, LLMError or StoreError when it can't go on.
 
     `on_run(run_id)` is told the run folder as soon as it exists (the service's jobs resume from it)."""
-    on_run=None,
     started = time.monotonic()
     settings = config if isinstance(config, Settings) else load_settings(config)
     records = [s for s in sources if isinstance(s, Source)]
@@ -100,10 +100,10 @@ def draft_brief(
         raise NoUsableSources(f"no usable sources ({reasons})")
     run = RunFolder.create(settings.data_dir, all_sources, settings)
     run.save_sources(all_sources)
-    return _execute(run, settings, all_sources, skipped, started, store=store, drafter=drafter, resume=False)
-
     if on_run is not None:
         on_run(run.run_id)
+    return _execute(run, settings, all_sources, skipped, started, store=store, drafter=drafter, resume=False)
+
 
 def resume_brief(run_id: str, *, config: Settings | Path | None = None, store=None, drafter=None) -> BriefResult:
     """Continue a crashed or killed run from its last checkpoint; finished LLM calls come from its cache."""

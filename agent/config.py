@@ -134,7 +134,6 @@ class Check(Section):
         "deterministic", description="judge: undecided claims go to the judge role's model.")
 
 
-class Fetch(Section):
 class Service(Section):
     """What `brief serve` may read for a client, and how much a check may cost (the CLI is not bound by it)."""
 
@@ -147,6 +146,7 @@ class Service(Section):
     check_workers: int = Field(2, ge=1, le=16, description="Child processes that run /v1/check.")
 
 
+class Fetch(Section):
     """Web sources (URLs and feed items): limits, robots.txt, the SSRF guard, the response cache."""
 
     timeout_s: float = Field(15.0, gt=0, description="Per page, redirects and a slow body included.")
@@ -191,8 +191,8 @@ class Settings(Section):
     prices: dict[str, Price] = Field(default_factory=dict, description="Model name -> price per 1M tokens.")
     store: Store = Store()
     check: Check = Check()
-    fetch: Fetch = Fetch()
     service: Service = Service()
+    fetch: Fetch = Fetch()
     feeds: Annotated[dict[str, str], AfterValidator(_feed_urls)] = Field(
         default_factory=dict, description="Named outlet feeds: name -> RSS or Atom URL (brief draft --feed NAME).")
 

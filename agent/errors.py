@@ -15,14 +15,14 @@
     └── StoreError                  exit 5  chromadb failed, or the store is locked by another writer
 
 A checker rejection is not an exception: it is a result with status "rejected" (exit 6).
-"""
 Every message has the URLs in it redacted (agent.redact), so no credential reaches a log or a client.
+"""
 
 from __future__ import annotations
 
-EXIT_OK = 0
 from agent.redact import redact_text
 
+EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_NO_SOURCES = 3
 EXIT_LLM = 4
@@ -38,8 +38,8 @@ class BriefError(Exception):
     code = "error"
 
     def __init__(self, message: str):
-        super().__init__(message)
         message = redact_text(message)
+        super().__init__(message)
         self.message = message
 
     def one_line(self) -> str:
@@ -55,7 +55,6 @@ class ConfigError(UsageError):
     code = "config"
 
 
-class NoUsableSources(BriefError):
 class DataDirError(ConfigError):
     code = "data-dir"
 
@@ -66,6 +65,7 @@ class PathRefused(UsageError):
     code = "path-refused"
 
 
+class NoUsableSources(BriefError):
     exit_code = EXIT_NO_SOURCES
     code = "no-usable-sources"
 

@@ -21,8 +21,8 @@ from agent import cancel
 from agent.config import Budget, ModelRole, Price
 from agent.errors import BudgetExceeded, ContextTooLong, LLMError, LLMOutputInvalid, LLMUnavailable
 from agent.llm_cache import CachedReply, LayeredCache, request_key
-
 from agent.redact import redact_url
+
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -251,6 +251,7 @@ class LLMClient:
         return reply.content
 
     def _call(self, prompt_name: str, messages: list[dict], schema: type[T] | None) -> Any:
+        cancel.raise_if_cancelled()  # an abandoned draft makes no further call
         started, counter, reasks = time.monotonic(), [0], 0
         convo = list(messages)
         entry: dict[str, Any] = {"prompt_name": prompt_name, "role": self.role_name, "model": self.role.model,
@@ -280,7 +281,6 @@ class LLMClient:
                 if reasks >= self.role.max_reasks or counter[0] >= self.role.max_attempts:
                     raise LLMOutputInvalid(f"{prompt_name}: no valid reply after {reasks + 1} tries ({problem})", last)
                 reasks += 1
-        cancel.raise_if_cancelled()  # an abandoned draft makes no further call
                 convo = messages + ([{"role": "assistant", "content": last[:2000]}] if last else []) + [
                     {"role": "user", "content": f"Your reply was not usable: {problem}. Reply again with JSON only, "
                                                 "exactly in the format asked."}]
