@@ -309,6 +309,7 @@ FRAGMENTS = [
     ("La renovación del ala este.", "es"),
     ("Más empleo y agua más barata.", "es"),
     ("Sofia Lindqvist, directora del museo.", "es"),
+    ("La visita de la ministra a la planta desaladora.", "es"),
 ]
 SENTENCES = [
     ("Vasquez declined to comment.", "en"),
@@ -331,11 +332,15 @@ SENTENCES = [
     ("Los agricultores piden una cuota de riego vinculante.", "es"),
     ("Se espera que la obra termine en 2029.", "es"),
     ("Los pescadores recurrieron la decisión.", "es"),
+    ("La empresa destina 40 millones a la obra.", "es"),
+    ("El Gobierno regional financia la mitad del proyecto.", "es"),
     ("Water prices rose by a tenth.", "en"),
     ("Fares increased by 5 percent.", "en"),
     ("Salterra Engineering, the builder, declined to comment.", "en"),
     ("About 90,000 people ride the trains on a weekday.", "en"),
     ("The museum now displays a restored fishing boat.", "en"),
+    ("Critics question the cost of the pipeline.", "en"),
+    ("The two votes, taken together, illustrate a shift in the council.", "en"),
 ]
 
 

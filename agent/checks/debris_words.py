@@ -65,7 +65,20 @@ affect attend cancel collect contain deliver discuss enable ensure exist fund go
 indicate inform lower mention observe obtain occur outline outweigh own pass permit plead pledge produce qualify
 recall recover reflect remind rent repair request resume retain review scrap secure separate shape shift
 spark stem strengthen stress suspend sustain switch tackle tighten top transfer treat triple undermine unveil
-welcome widen withdraw worsen yield""")
+welcome widen withdraw worsen yield accuse acquire adopt advise afford anticipate appoint arrest assess assume
+attack avoid bear blow board boost breach brief burn calculate campaign capture cite clear climb collapse combine
+commit compare compensate complete confirm connect contribute convert cooperate cope cover criticise criticize
+damage deal declare deploy deserve detect determine dismiss dispute divide dominate donate draw drive dry eat
+elect eliminate emerge endorse enforce engage enjoy equal escape establish evacuate examine exclude expire export
+extend feature feed fly focus forbid freeze generate guarantee guard halt hang harm hate head hide hit host hunt
+identify illustrate impose import inherit inspect install invite issue jump kick land lay lift listen lobby
+locate maintain measure merge migrate mind monitor negotiate notice notify oversee participate perform persuade
+pick place pose post pour praise pray process profit project prompt prosecute purchase pursue question rank rate
+recognise recognize recruit refer reform register regulate reinforce relate relieve remember renew reply rescue
+resist resolve restore restrict retire revise ride ring rise rob roll sail satisfy scan search seize sentence
+shoot shut sing sink sit sleep smoke solve sort speak split spread stage steal step store strike submit succeed
+surge surround survive swim teach tear test thank throw tie track train transport trust vanish violate walk wash
+wear weigh wonder worsen""")
 EN_DET = _set("""the a an this that these those its their his her our your my some any no every each all both several
 many few more most other another such whose what which of in on at by for with from to into onto over under about
 after before during since until between among through against across without within per via as than like near
@@ -81,7 +94,7 @@ _BY_AMOUNT = re.compile(r"^(?:\d|a$|an$|about|around|nearly|almost|more|less|ove
                         r"only|at|as|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty)")
 EN_PLURAL_NOUNS = _set("people police children staff crew public cattle data media")
 _EN_OBJECT_START = _set("the a an its their his her this these those some every no to")
-_EN_AUX_NOUNS = _set("will can may must might do does")
+_EN_AUX_NOUNS = _set("will can may must might")
 _EN_S_PRONOUN = _set("it's he's she's that's there's what's who's here's where's how's")
 
 # --- Spanish ---------------------------------------------------------------------------------
@@ -105,6 +118,9 @@ nuestro nuestra cada otro otra otros otras de en con por para sin sobre entre ha
 _ES_ENDINGS = re.compile(r"(?:[^\W\d_]{2,}ó|[^\W\d_]{2,}(?:aron|ieron|yeron|jeron|aban|ábamos|ían)|[^\W\d_]{3,}aba"
                          r"|[^\W\d_]{2,}(?:ará|erá|irá|arán|erán|irán|arían|erían|irían|aría|iría))$")
 _ES_NOT_VERB = _set("secretaría notaría librería")
+_ES_FUNCTION = _set("para contra hacia tras ante mediante durante según donde cuando mientras aunque siempre "
+                    "entre sobre desde hasta nunca ahora")
+_ES_OBJECT_START = _set("el la los las un una unos unas su sus este esta estos estas")
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d[\d.,]*")
 
@@ -171,8 +187,13 @@ def _finite_en(text: str) -> bool:
                   or subject in EN_PLURAL_NOUNS or subject.endswith("men"))
         if low in EN_BASE and (subject in {"i", "we", "you", "they", "who", "which", "that"} or plural):
             return True
-        if nxt in _EN_OBJECT_START and (low in EN_BASE or (low.endswith("s") and not low.endswith(("ss", "us", "is")))):
-            return True  # "the museum now displays the ship", "grants amount to about": a verb takes its object
+        if subject in {"i", "we", "you", "they"} and low not in EN_DET | EN_ADJ | EN_ADV and not low.endswith("ly"):
+            return True  # "they jump", "we climb": after a plural pronoun the next word is the verb
+        verb_like = (low in EN_BASE or low.endswith(("ate", "ize", "ise", "ify"))
+                     or plural or subject in {"i", "we", "you", "they"}
+                     or (low.endswith("s") and not low.endswith(("ss", "us", "is"))))
+        if nxt in _EN_OBJECT_START and verb_like and low not in EN_DET | EN_ADJ | EN_ADV | EN_SUBJECT:
+            return True  # "the museum now displays the ship", "critics question the cost": a verb takes its object
     return False
 
 
@@ -189,6 +210,11 @@ def _finite_es(text: str) -> bool:
             return True
         if low in ES_PRESENT and prev not in ES_DET:
             return True
+        nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+        if (i and tok.islower() and len(low) >= 4 and low.endswith(("a", "an", "e", "en")) and prev not in ES_DET
+                and low not in ES_DET | _ES_FUNCTION
+                and (nxt in _ES_OBJECT_START or nxt[:1].isdigit())):
+            return True  # "la empresa destina 40 millones", "el Gobierno financia la obra": a verb takes its object
     return False
 
 
