@@ -463,3 +463,78 @@ def test_guess_language(text, language):
 def test_without_a_language_the_checker_guesses_from_the_text():
     assert [v.code for v in find_debris("The renovation of the east wing", "body")] == ["fragment"]
     assert not find_debris("Sofia Lindqvist", "body")  # too short to tell: say nothing
+
+
+# --- wired into check_brief ------------------------------------------------------------------
+
+
+def _brief(**changes):
+    from agent.schema import Brief, Paragraph, Sentence, SourceRef, Trend, Veracity
+
+    def s(text, kind="extracted"):
+        return Sentence(text=text, citations=["S1:1"], kind=kind)
+
+    brief = Brief(
+        headline="Port Carrow's new desalination plant", dek="The water authority approved the plant on Tuesday.",
+        body=[Paragraph(sentences=[s("The water authority approved the plant on Tuesday."),
+                                   s("It will open in 2029.")])],
+        trend=Trend(name="Coastal cities turn to the sea", description="Drought pushes towns towards desalination."),
+        veracity=Veracity(label="Plausible", score=60, rationale="one source"),
+        who_benefits=[s("Salterra Engineering won the contract to build the plant.")],
+        nuance=[s("Shellfish farmers fear brine will harm the bay.")],
+        what_this_means=[s("The plant will supply a third of the city's water.")],
+        what_to_watch=[s("The board will set the new water tariff in May.")],
+        disclaimer="Observations to monitor, not financial advice.",
+        sources=[SourceRef(source_id="src-a", number=1, outlet="Meridian Wire", topic="plant approval")],
+    )
+    return brief.model_copy(update=changes)
+
+
+def _debris(brief):
+    from agent.checks.run import check_brief
+    from agent.schema import Passage
+
+    text = "The water authority approved the plant on Tuesday. It will open in 2029."
+    report = check_brief(brief, {"S1:1": Passage(id="S1:1", source_id="src-a", text=text, start=0, end=len(text))})
+    return [(v.code, v.section, v.sentence_index, v.text) for v in report.violations if v.code in DEBRIS_CODES]
+
+
+def test_check_brief_allows_noun_phrase_headlines_and_trend_names_and_later_references():
+    assert _debris(_brief()) == []
+
+
+def test_check_brief_reports_debris_per_section_and_sentence():
+    from agent.schema import Paragraph, Sentence
+
+    brief = _brief(
+        headline="However, as sanctions tightened, trade fell",
+        body=[Paragraph(sentences=[Sentence(text="Sofia Lindqvist", citations=["S1:1"], kind="extracted"),
+                                   Sentence(text="Specter: The plant will open in 2029.", citations=["S1:1"])])],
+        what_to_watch=[Sentence(text="The board will set the water tariff in May.4", citations=["S1:1"])],
+    )
+    assert sorted(_debris(brief)) == [
+        ("dangling-reference", "headline", 0, "However, "),
+        ("footnote-mark", "what_to_watch", 0, "4"),
+        ("fragment", "body", 0, "Sofia Lindqvist"),
+        ("speaker-label", "body", 1, "Specter: "),
+    ]
+
+
+def test_check_brief_leaves_our_own_notices_alone_in_a_spanish_brief():
+    from agent.schema import Paragraph, Sentence
+
+    def es(text):
+        return Sentence(text=text, citations=["S1:1"], kind="extracted")
+
+    brief = _brief(
+        headline="Port Carrow aprueba la planta desaladora", dek="La autoridad del agua aprobó la planta el martes.",
+        body=[Paragraph(sentences=[es("La autoridad del agua aprobó la planta el martes."),
+                                   es("La obra costará 1.200 millones de coronas.")])],
+        trend=_brief().trend.model_copy(update={"name": "Ciudades costeras y desalación",
+                                                "description": "La sequía empuja a las ciudades hacia el mar."}),
+        who_benefits=[Sentence(text="The sources do not say who would benefit.", kind="notice")],
+        nuance=[es("Los mariscadores temen que la salmuera dañe la bahía.")],
+        what_this_means=[es("Además, la planta abastecerá a un tercio de la ciudad.")],
+        what_to_watch=[es("La junta fijará la nueva tarifa en mayo.")],
+    )
+    assert _debris(brief) == [("dangling-reference", "what_this_means", 0, "Además, ")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from agent.checks.debris import find_debris, guess_language
 from agent.checks.injection import find_injection
 from agent.checks.echo import find_prompt_echo
 from agent.checks.leakage import find_leakage
@@ -16,12 +17,15 @@ from agent.schema import Brief, CheckReport, Passage, Violation
 
 HEADLINE_MAX_WORDS, DEK_MAX_WORDS, TREND_NAME_MAX_WORDS = 16, 40, 10
 SHORT_FIELDS = ("headline", "dek", "trend")
+NOUN_PHRASE_FIELDS = ("headline", "trend")  # may be verbless: "Port Carrow's new desalination plant"
 _WORDLIKE = re.compile(r"\w\w")
 
 
-def _text_rules(section: str, text: str, index: int | None) -> list[Violation]:
+def _text_rules(section: str, text: str, index: int | None, language: str = "und") -> list[Violation]:
     leakage = find_leakage(text, section)
     found = leakage + find_table_defects(text, section) + find_looping(text, section)
+    found += find_debris(text, section, allow_fragment=section in NOUN_PHRASE_FIELDS, language=language,
+                         preceded=bool(index))
     if not leakage:  # an echo of our prompt only matters when the text is not already flagged
         found += find_prompt_echo(text, section, short=section in SHORT_FIELDS)
     return [v.model_copy(update={"sentence_index": index}) for v in found]
@@ -31,13 +35,15 @@ def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | No
     """Leakage, tables, repetition, citations and claim support; pass only with no errors."""
     violations: list[Violation] = []
     claims = []
+    written = [s.text for sentences in brief.cited_sections().values() for s in sentences if s.kind != "notice"]
+    language = guess_language(" ".join([brief.headline, brief.dek, *written]))
     if not brief.sources:
         violations.append(Violation(code="no-sources", section="sources", message="the brief cites no source"))
     for section, text in (("headline", brief.headline), ("dek", brief.dek),
                           ("trend", f"{brief.trend.name}. {brief.trend.description}")):
         if not _WORDLIKE.search(text):  # "..." or "-" is as empty as nothing
             violations.append(Violation(code="empty-section", section=section, message=f"{section} is empty"))
-        violations.extend(_text_rules(section, text, 0))
+        violations.extend(_text_rules(section, text, 0, language))
     credited = {r.source_id for r in brief.sources}
     used = [p for _, p in sorted(passages.items()) if p.source_id in credited]  # headline/dek may draw on any of them
     used += [Passage(id=f"S{r.number}:0", source_id=r.source_id, text=r.title, start=0, end=0)
@@ -58,7 +64,8 @@ def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | No
             violations.append(Violation(code="unsupported-brief", section=section,
                                         message="the sources support no sentence of the body"))
         for index, sentence in enumerate(sentences):
-            violations.extend(_text_rules(section, sentence.text, index))
+            violations.extend(_text_rules(section, sentence.text, index,
+                                          language if sentence.kind != "notice" else "und"))  # notices are ours
             if sentence.kind != "notice":
                 items.append((section, index, sentence.text))
         found, verdicts = check_claims(section, sentences, passages, judge=judge)
