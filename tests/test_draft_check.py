@@ -65,3 +65,110 @@ def test_cli_exit_codes(tmp_path):
     draft.write_text("The harbour board met on Monday to discuss the ferry terminal.")
     ok = subprocess.run([sys.executable, "-m", "agent.cli", "check", str(draft)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and "pass" in ok.stdout
+
+
+# --- round trip: the project's own brief.md / brief.html are read back section by section -------------
+CLAIM_SUPPORT = {"unsupported-content"}  # the claim verifier's verdict (agent/checks/claims.py), not structure
+
+def _faithful_brief_and_passages():
+    """A brief whose every sentence is a sentence of the harbour example's passages, and those passages."""
+    from agent.api import _passages
+    from agent.config import load_settings
+    from agent.ingest import load_sources
+    from agent.schema import Brief, Paragraph, Sentence, SourceRef, Trend, Veracity
+    from agent.text import split_sentences
+
+    settings = load_settings(overrides={"embeddings": {"backend": "hashing"}})
+    ingested = load_sources([ROOT / "examples" / "harbor-desalination"], settings.ingest)
+    passages = _passages(ingested.sources, settings.ingest.passage_chars)
+    picked = []
+    for pid, p in sorted(passages.items()):
+        for a, b in split_sentences(p.text):
+            if any(ch.isdigit() for ch in p.text[a:b]) and len(p.text[a:b].split()) >= 8 and '"' not in p.text[a:b] \
+                    and "“" not in p.text[a:b]:
+                picked.append(Sentence(text=p.text[a:b], citations=[pid]))
+                break
+    assert len(picked) >= 5
+    refs = [SourceRef(source_id=s.id, number=n, outlet=s.outlet or "Outlet", topic="harbour")
+            for n, s in enumerate(ingested.sources, start=1)]
+    brief = Brief(headline="Port Carrow approves desalination plant", dek="A coastal city turns to the sea for water.",
+                  body=[Paragraph(sentences=picked[:2]), Paragraph(sentences=picked[2:3])],
+                  trend=Trend(name="Coastal cities turn to desalination", description="Drought pushes ports to the sea."),
+                  veracity=Veracity(label="Corroborated", score=70, rationale="independent sources agree"),
+                  who_benefits=[picked[3]], nuance=[Sentence(text="The sources do not describe any dispute.", kind="notice")],
+                  what_this_means=[picked[4]], what_to_watch=picked[-1:],
+                  disclaimer="Observations to monitor, not financial advice.", sources=refs)
+    return brief, passages
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_own_brief_round_trips_without_structural_violations(fmt):
+    from agent.render import render_html, render_markdown
+
+    brief, passages = _faithful_brief_and_passages()
+    text = (render_markdown if fmt == "md" else render_html)(brief, None, passages)
+    report = check_draft(text, passages)
+    assert [v for v in report.violations if v.code not in CLAIM_SUPPORT] == []
+    assert not {v.code for v in report.violations} & {"unsupported-number", "unsupported-name", "unsupported-quote"}
+    cited = [(name, i) for name, sents in brief.cited_sections().items() for i, s in enumerate(sents) if s.citations]
+    assert sorted((c.section, c.sentence_index) for c in report.claims) == sorted(cited)  # each sentence, once
+    assert check_draft(text).status == "pass"  # without sources: text rules per section, no header is a claim
+
+
+def test_an_edited_number_in_own_markdown_is_caught():
+    from agent.render import render_markdown
+
+    brief, passages = _faithful_brief_and_passages()
+    text = render_markdown(brief, None, passages)
+    sentence = brief.what_this_means[0].text
+    number = next(w for w in sentence.split() if any(ch.isdigit() for ch in w)).strip(".,")
+    edited = text.replace(sentence, sentence.replace(number, number.replace(number[0], "9" if number[0] != "9" else "8", 1)))
+    assert edited != text
+    report = check_draft(edited, passages)
+    assert report.status == "fail"
+    assert [(v.code, v.section) for v in report.violations if v.code == "unsupported-number"] == [
+        ("unsupported-number", "what_this_means")]
+
+
+def test_cli_checks_own_markdown_against_sources(tmp_path):
+    from agent.render import render_markdown
+
+    brief, passages = _faithful_brief_and_passages()
+    draft = tmp_path / "brief.md"
+    draft.write_text(render_markdown(brief, None, passages), encoding="utf-8")
+    args = [sys.executable, "-m", "agent.cli", "check", str(draft), "--json",
+            "--sources", str(ROOT / "examples" / "harbor-desalination")]
+    ok = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert ok.returncode in (0, 6) and ok.stderr == "", ok.stderr
+    assert [v for v in json.loads(ok.stdout)["violations"] if v["code"] not in CLAIM_SUPPORT] == []
+    assert len(json.loads(ok.stdout)["claims"]) == 6
+    sentence = brief.body[0].sentences[1].text
+    draft.write_text(draft.read_text(encoding="utf-8").replace(sentence, "I hope this helps! " + sentence), encoding="utf-8")
+    fail = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert fail.returncode == 6 and "chatbot-leakage" in fail.stdout
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("", "draft is empty"),
+    ("  \n\n", "draft is empty"),
+    ("[1, 2, 3]", "not a brief document"),
+    ('"str"', "not a brief document"),
+    ('{"company": "Salterra"}', "not a brief document"),
+])
+def test_json_that_is_not_a_brief_and_empty_drafts_are_usage_errors(raw, message):
+    with pytest.raises(UsageError, match=message):
+        check_draft(raw)
+
+
+def test_a_draft_starting_with_a_brace_is_text_when_it_is_not_json():
+    report = check_draft("{company_name} reported a profit of 4 million crowns.")
+    assert [v.code for v in report.violations] == ["unfilled-placeholder"]
+
+
+@pytest.mark.parametrize("raw", ["", "[1,2,3]", '"str"'])
+def test_cli_never_passes_a_non_draft(tmp_path, raw):
+    draft = tmp_path / "d.json"
+    draft.write_text(raw)
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "check", str(draft)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "pass" not in proc.stdout and len(proc.stderr.strip().splitlines()) == 1

@@ -1,11 +1,13 @@
-"""Check a draft from outside the graph: a brief JSON, or Markdown / plain text as one body section."""
+"""Check a draft from outside the graph: brief.json, the project's brief.md / brief.html, or any text as one body."""
 
 from __future__ import annotations
 
 import json
+import re
 
 from pydantic import ValidationError
 
+from agent.checks.brief_text import parse_brief_html, parse_brief_markdown
 from agent.checks.leakage import find_leakage
 from agent.checks.repetition import find_looping, find_repetition
 from agent.checks.run import check_brief
@@ -52,28 +54,57 @@ def check_text(text: str, passages: dict[str, Passage] | None = None, *, judge: 
     return CheckReport.from_violations(violations, claims)
 
 
-def check_draft(raw: str, passages: dict[str, Passage] | None = None, *, judge: Judge | None = None) -> CheckReport:
-    """A brief JSON (Brief or brief.json document) gets every rule; anything else is text."""
-    stripped = raw.lstrip()
-    if not stripped.startswith("{"):
-        return check_text(raw, passages, judge=judge)
+_NOT_JSON = object()
+
+
+def _json(raw: str) -> object:
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise UsageError(f"draft is not valid JSON ({e.msg} at line {e.lineno})") from None
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return _NOT_JSON
+
+
+def _brief_from_json(data: object) -> tuple[Brief, dict[str, Passage]]:
+    """A Brief (and the passages a brief.json carries); UsageError for JSON that is no brief document."""
+    if not isinstance(data, dict) or not ({"brief", *Brief.model_fields} & set(data)):
+        kind = type(data).__name__ if not isinstance(data, dict) else "an object with no brief field"
+        raise UsageError(f"draft is JSON ({kind}), not a brief document: give brief.json, Markdown or text")
     try:
         if "brief" in data:
             document = BriefDocument.model_validate(data)
             if document.brief is None:
                 raise UsageError("draft document has no brief")
-            brief = document.brief
-            carried = {pid: Passage(id=pid, source_id=q.source_id, text=q.text, start=q.start, end=q.end)
-                       for pid, q in document.passages.items()}
-        else:
-            brief, carried = Brief.model_validate(data), {}
+            return document.brief, {pid: Passage(id=pid, source_id=q.source_id, text=q.text, start=q.start, end=q.end)
+                                    for pid, q in document.passages.items()}
+        return Brief.model_validate(data), {}
     except ValidationError as e:
         first = e.errors()[0]
         raise UsageError(f"draft JSON: key '{'.'.join(map(str, first['loc']))}': {first['msg']}") from None
+
+
+def _credit_given_sources(brief: Brief, passages: dict[str, Passage]) -> Brief:
+    """A brief read back from Markdown/HTML names its sources by number: give them the ingested ids."""
+    ids = {int(pid[1:].split(":")[0]): p.source_id for pid, p in passages.items() if re.match(r"^S\d+:", pid)}
+    return brief.model_copy(update={"sources": [r.model_copy(update={"source_id": ids.get(r.number, r.source_id)})
+                                                for r in brief.sources]})
+
+
+def check_draft(raw: str, passages: dict[str, Passage] | None = None, *, judge: Judge | None = None) -> CheckReport:
+    """brief.json, the project's own brief.md / brief.html (section by section), or any text as one body.
+
+    JSON is read only when the whole draft parses as JSON; JSON that is not a brief document, and an
+    empty draft, are usage errors (exit 2), never a pass.
+    """
+    if not raw.strip():
+        raise UsageError("draft is empty: nothing to check")
+    data = _json(raw)
+    if data is not _NOT_JSON:
+        brief, carried = _brief_from_json(data)
+    else:
+        parsed = parse_brief_markdown(raw) or parse_brief_html(raw)
+        if parsed is None:
+            return check_text(raw, passages, judge=judge)
+        brief, carried = (_credit_given_sources(parsed, passages) if passages else parsed), {}
     if passages is None and not carried:  # without sources only the text rules can run
         texts = [("headline", brief.headline), ("dek", brief.dek)] + [
             (name, s.text) for name, sents in brief.cited_sections().items() for s in sents]
