@@ -43,6 +43,8 @@ CLEANED = [
     ("PORT CARROW, March 3 (Meridian Wire) — The water authority approved a desalination plant.", "en",
      "The water authority approved a desalination plant."),
     ("PORT CARROW, March 3 (Meridian Wire) —", "en", None),
+    ("Lisk, 3 de marzo (Agencia Sur) — El ayuntamiento aprobó el plan.", "es", "El ayuntamiento aprobó el plan."),
+    ("BRAY (Coastline Ledger) - Ferry fares will fall in June.", "en", "Ferry fares will fall in June."),
     ("Photo: Elin Vasquez at the board meeting", "en", None),
     # leading connectives that refer back
     ("However, the board approved the plan on Tuesday.", "en", "The board approved the plan on Tuesday."),

@@ -24,17 +24,19 @@ _SUPERSCRIPTS = "\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079"
 _FOOTNOTE = re.compile(
     r"\[(?:\d{1,3}(?:\s*[,–-]\s*\d{1,3})*|[a-z]|citation needed|note \d{1,3}|nota \d{1,3})\]"
     rf"|[{_SUPERSCRIPTS}]+|[†‡]"
-    r"|(?<=([^\W\d_])[.,;:!?])\d{1,3}(?=[\s)]|$)"  # "with the country.4"
-    r"|(?<=([^\W\d_])[.!?][\"”’»)])\d{1,3}(?=\s|$)",  # "…he said.”4"
+    r"|(?<=[^\W\d_][.,;:!?])\d{1,3}(?=[\s)]|$)"  # "with the country.4"
+    r"|(?<=[^\W\d_][.!?][\"”’»)])\d{1,3}(?=\s|$)",  # "…he said.”4"
     re.IGNORECASE)
 _NUMBERED_ABBREV = re.compile(r"(?:^|\W)(?:no|nos|nr|p|pp|vol|art|sec|ch|fig|op|v|núm|n)[.,;:]$", re.IGNORECASE)
 _LINE_MARK = re.compile(r"^[ \t]*(?:#{1,6}|>+|[-*•+‣◦▪]|\d{1,2}[.)])[ \t]+", re.MULTILINE)
-_EMPHASIS = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__|(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"
+_EMPHASIS = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__"
+                       r"|(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"
                        r"|(?<![\w_])_(?=[^\s_])([^_\n]+?)(?<=\S)_(?![\w_])|`([^`\n]+)`")
 _LINK = re.compile(r"(!?)\[([^\]\n]+)\]\([^)\s]*\)")
 _TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>", re.DOTALL)
 _ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,7}|#\d{1,6}|#[xX][0-9A-Fa-f]{1,5});")
-_JSON = re.compile(r"(?:^|[{\[,])\s*\"[A-Za-z_][\w-]*\"\s*:\s*\"?|\"\s*[}\]]+\s*,?|[{\[]\s*\"|\{\{|\}\}|\{%|%\}|\\[nrt\"]")
+_JSON = re.compile(r"(?:^|[{\[,])\s*\"[A-Za-z_][\w-]*\"\s*:\s*\"?|\"\s*[}\]]+\s*,?|[{\[]\s*\""  # {"key": "…"}
+                   r"|\{\{|\}\}|\{%|%\}|\\[nrt\"]")  # template delimiters, escaped newlines and quotes
 _PLACEHOLDER = re.compile(r"\{\{\s*\w+\s*\}\}|\{[a-z_][a-z0-9_]*\}")  # the leakage rule's to report
 _BRACE = re.compile(r"[{}]|(?<!\*)\*(?!\*)")
 _CAPTION = re.compile(r"^\s*(?:photo(?:graph)?|image|picture|caption|credits?|source|video|listen|read more|related|"
@@ -43,11 +45,14 @@ _CAPTION = re.compile(r"^\s*(?:photo(?:graph)?|image|picture|caption|credits?|so
 _ROLE_LABEL = re.compile(r"^\s*(?:Q|A|P|R|user|assistant|system|interviewer|interviewee|moderator|host|question|"
                          r"answer|reporter|speaker(?:\s*\d+)?|entrevistador[a]?|entrevistado[a]?|pregunta|"
                          r"respuesta|usuario|asistente|moderador[a]?)\s*[:：]\s*", re.IGNORECASE)
-_NAME_LABEL = re.compile(r"^\s*[A-ZÁÉÍÓÚÑ][\w'’.-]*(?:\s+[A-ZÁÉÍÓÚÑ][\w'’.-]*){0,2}\s*:\s+(?=[\"“«¿¡A-ZÁÉÍÓÚÑ])")
-_DATELINE = re.compile(
-    r"^[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ .'’-]{1,40}(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s*\d{4})?)?(?:\s*\([^()]{2,40}\))?\s*[—–-]{1,2}(?:\s+|$)"
+_NAME_LABEL = re.compile(r"^\s*[A-ZÁÉÍÓÚÑ][\w'’.-]*(?:\s+[A-ZÁÉÍÓÚÑ][\w'’.-]*){0,2}\s*:\s+"
+                         r"(?=[\"“«¿¡A-ZÁÉÍÓÚÑ])")
+_OUTLET, _DASH = r"(?:\s*\([^()]{2,40}\))?", r"\s*[—–-]{1,2}(?:\s+|$)"
+_DATELINE = re.compile(  # "PORT CARROW, March 3 (Meridian Wire) —", "Lisk, 3 de marzo (EFE) —"
+    rf"^[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ .'’-]{{1,40}}(?:,\s*[A-Z][a-z]{{2,8}}\.?\s+\d{{1,2}}(?:,\s*\d{{4}})?)?"
+    rf"{_OUTLET}{_DASH}"
     r"|^[A-ZÁÉÍÓÚÑ][\w .'’-]{1,40},\s*(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}"
-    r"(?:,\s*\d{4})?|\d{1,2}\s+de\s+[a-z]+(?:\s+de\s+\d{4})?)(?:\s*\([^()]{2,40}\))?\s*[—–-]{1,2}(?:\s+|$)")
+    rf"(?:,\s*\d{{4}})?|\d{{1,2}}\s+de\s+[a-z]+(?:\s+de\s+\d{{4}})?){_OUTLET}{_DASH}")
 _OPEN_QUOTES, _CLOSE_QUOTES = "“«", "”»"
 _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
@@ -159,7 +164,8 @@ def _dangling(sentence: str, lex: Lexicon, preceded: bool) -> tuple[int, int, st
         return None
     connective = lex.connective.match(rest)
     if connective:
-        return start, len(lead) + connective.end(), f"opens on a connective that refers back ('{connective.group(0).strip(' ,')}')"
+        phrase = connective.group(0).strip(" ,")
+        return start, len(lead) + connective.end(), f"opens on a connective that refers back ('{phrase}')"
     low, nxt = first.lower(), (words[1].lower() if len(words) > 1 else "")
     if low in lex.referents and not lex.allowed_after_referent(low, nxt, rest):
         return start, start + len(first), f"opens on '{first}', whose referent is outside the sentence"
