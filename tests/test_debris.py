@@ -121,6 +121,30 @@ def test_cleaning_only_deletes(text, language, expected):
     assert _is_subsequence(_words(out), _words(text)), out
 
 
+PREFIXES = ["", "However, ", "Q: ", "- ", "## ", "}} ", "<p>", "**", "Also, ", "BRAY (Ledger) — ", "Specter: "]
+CORES = ["The board approved the plan on Tuesday.", "Farmers in the valley rejected the offer,4 the union said.",
+         "“We will build it by 2029,” Vasquez said.", "It also said the plant would open in 2029.",
+         "La autoridad aprobó la planta[2] el martes.", "Sofia Lindqvist"]
+SUFFIXES = ["", "[3]", "</p>", " }}", "**", "¹", '"}']
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_every_combination_of_debris_is_cleaned_by_deletion_only_and_idempotently(core):
+    kept = 0
+    for prefix in PREFIXES:
+        for suffix in SUFFIXES:
+            text = prefix + core + suffix
+            language = "es" if core.startswith("La ") else "en"
+            out = clean_source_sentence(text, language)
+            kept += out is not None
+            if out is not None:
+                assert _is_subsequence(_words(out), _words(text)), (text, out)
+                assert clean_source_sentence(out, language) == out, (text, out)
+                assert not find_debris(out, "body", language=language), (text, out)
+    publishable = clean_source_sentence(core, "es" if core.startswith("La ") else "en") is not None
+    assert kept >= (len(PREFIXES) - 2) * len(SUFFIXES) if publishable else kept == 0  # only the named speaker loses it
+
+
 def test_subsequence_check_can_fail():
     assert not _is_subsequence(_words("the board rejected"), _words("the board approved"))
     assert not _is_subsequence(_words("voted board"), _words("board voted"))
@@ -255,6 +279,8 @@ MARKUP = [
     ("<p>The museum reopened in June.", "<p>"),
     ("La planta abrirá en 2029. }}", "}}"),
     ('Das Museum öffnete im Juni wieder. {"', '{"'),
+    ("**The ferry resumed service in April.", "**"),
+    ("The ferry resumed service in April.__", "__"),
 ]
 MARKUP_CLEAN = [
     "The council [of Port Carrow] voted against the plan.",

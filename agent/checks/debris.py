@@ -38,7 +38,7 @@ _ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,7}|#\d{1,6}|#[xX][0-9A-Fa-f]{1,
 _JSON = re.compile(r"(?:^|[{\[,])\s*\"[A-Za-z_][\w-]*\"\s*:\s*\"?|\"\s*[}\]]+\s*,?|[{\[]\s*\""  # {"key": "…"}
                    r"|\{\{|\}\}|\{%|%\}|\\[nrt\"]")  # template delimiters, escaped newlines and quotes
 _PLACEHOLDER = re.compile(r"\{\{\s*\w+\s*\}\}|\{[a-z_][a-z0-9_]*\}")  # the leakage rule's to report
-_BRACE = re.compile(r"[{}]|(?<!\*)\*(?!\*)")
+_BRACE = re.compile(r"[{}]|\*+|(?<!\w)_{2,}|_{2,}(?!\w)")  # what is left after emphasis pairs are taken
 _CAPTION = re.compile(r"^\s*(?:photo(?:graph)?|image|picture|caption|credits?|source|video|listen|read more|related|"
                       r"advertisement|editor'?s note|foto(?:grafía)?|imagen|fuente|crédito|vídeo|lea también|"
                       r"ver también)\s*[:|]", re.IGNORECASE)
@@ -84,7 +84,7 @@ def _markup_spans(text: str, short: bool) -> list[tuple[int, int, str]]:
     placeholders = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
     for m in _BRACE.finditer(text):
         if not any(a <= m.start() < b for a, b in placeholders + [(a, b) for a, b, _ in found]):
-            found.append((m.start(), m.end(), "stray brace or asterisk"))
+            found.append((m.start(), m.end(), "stray brace or emphasis mark"))
     if text.count("[") != text.count("]"):
         found += [(m.start(), m.end(), "unbalanced bracket") for m in re.finditer(r"[\[\]]", text)]
     for a, b in split_sentences(text):
