@@ -10,6 +10,7 @@ from agent.config import Settings, load_settings
 from agent.drafting import assemble_brief
 from agent.errors import BudgetExceeded, NoUsableSources
 from agent.fetch import Fetcher, is_url
+from agent.progress import NO_PROGRESS, Progress, report_ingest
 from agent.ingest import load_sources, split_passages
 from agent.nodes import BriefState, Deps
 from agent.result import BriefDocument, BriefResult, QuotedPassage, Skipped, Usage
@@ -82,6 +83,7 @@ def draft_brief(
     stdin_text: str | None = None,
     store=None,
     drafter=None,
+    progress: Progress | None = None,
     on_run=None,
 ) -> BriefResult:
     """Draft and check a brief; raises NoUsableSources, LLMError or StoreError when it can't go on.
@@ -89,23 +91,28 @@ def draft_brief(
     `on_run(run_id)` is told the run folder as soon as it exists (the service's jobs resume from it)."""
     started = time.monotonic()
     settings = config if isinstance(config, Settings) else load_settings(config)
+    progress = progress or NO_PROGRESS
+    progress.stage("ingest")
     records = [s for s in sources if isinstance(s, Source)]
     paths = [s if is_url(s) else Path(s) for s in sources if not isinstance(s, Source)]  # Path() would mangle '//'
     ingested = load_sources(paths, settings.ingest, stdin_text=stdin_text,
-                            fetcher=Fetcher.from_settings(settings)) if paths or stdin_text else None
+                            fetcher=Fetcher.from_settings(settings, progress)) if paths or stdin_text else None
     all_sources = records + (ingested.sources if ingested else [])
     skipped = [Skipped(origin=str(s.path), reason=s.reason) for s in (ingested.skipped if ingested else [])]
     if not all_sources:
         reasons = "; ".join(f"{s.origin}: {s.reason}" for s in skipped[:3]) or "no input given"
         raise NoUsableSources(f"no usable sources ({reasons})")
+    report_ingest(progress, all_sources)
     run = RunFolder.create(settings.data_dir, all_sources, settings)
     run.save_sources(all_sources)
     if on_run is not None:
         on_run(run.run_id)
-    return _execute(run, settings, all_sources, skipped, started, store=store, drafter=drafter, resume=False)
+    return _execute(run, settings, all_sources, skipped, started, store=store, drafter=drafter, resume=False,
+                    progress=progress)
 
 
-def resume_brief(run_id: str, *, config: Settings | Path | None = None, store=None, drafter=None) -> BriefResult:
+def resume_brief(run_id: str, *, config: Settings | Path | None = None, store=None, drafter=None,
+                 progress: Progress | None = None) -> BriefResult:
     """Continue a crashed or killed run from its last checkpoint; finished LLM calls come from its cache."""
     started = time.monotonic()
     settings = config if isinstance(config, Settings) else load_settings(config)
@@ -114,20 +121,23 @@ def resume_brief(run_id: str, *, config: Settings | Path | None = None, store=No
         done = BriefDocument.model_validate_json((run.path / "result.json").read_text(encoding="utf-8"))
         if done.status in ("published", "rejected"):  # finished: nothing to resume
             return BriefResult(**{**done.model_dump(exclude={"check"}), "report": done.check, "run_dir": run.path})
-    return _execute(run, settings, run.load_sources(), [], started, store=store, drafter=drafter, resume=True)
+    return _execute(run, settings, run.load_sources(), [], started, store=store, drafter=drafter, resume=True,
+                    progress=progress or NO_PROGRESS)
 
 
 def _execute(run: RunFolder, settings: Settings, sources: list[Source], skipped: list[Skipped], started: float,
-             *, store, drafter, resume: bool) -> BriefResult:
+             *, store, drafter, resume: bool, progress: Progress = NO_PROGRESS) -> BriefResult:
     from agent.checkpoints import open_checkpointer
     from agent.graph import build_graph
     from agent.llm import CallLog
     from agent.llm_cache import build_cache
 
     passages = _passages(sources, settings.ingest.passage_chars)
-    call_log = CallLog(run.path / "llm_calls.jsonl", prices=settings.prices)
+    call_log = CallLog(run.path / "llm_calls.jsonl", prices=settings.prices,
+                       on_record=lambda t: progress.llm_call(t.calls, t.prompt_tokens + t.completion_tokens, t.cost))
+    progress.stage("index")
     store = store or _store(settings)
-    store.index(sources, list(passages.values()))
+    store.index(sources, list(passages.values()), **({"progress": progress.embedded} if progress is not NO_PROGRESS else {}))
     cache = build_cache(settings, run.path)
     own_drafter = drafter is None
     drafter = drafter or _drafter(settings, call_log, cache)
@@ -142,7 +152,9 @@ def _execute(run: RunFolder, settings: Settings, sources: list[Source], skipped:
         cfg = {"configurable": {"thread_id": run.run_id}, "recursion_limit": 50}
         start_input = None if resume and graph.get_state(cfg).values else BriefState(sources=sources, passages=passages)
         try:
-            graph.invoke(start_input, cfg)
+            for event in graph.stream(start_input, cfg, stream_mode="tasks"):  # invoke(), with each node's start
+                if "input" in event:
+                    progress.stage(event["name"])
         except BudgetExceeded as e:  # stop gracefully: keep whatever the last finished step produced
             status_override, error = "budget_exceeded", e.one_line()
         finally:

@@ -18,6 +18,8 @@ err = Console(stderr=True)
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file layered over configs/default.toml.")]
 DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Store and run folders (default .brief-data).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr: errors and warnings only.")]
+ProgressOpt = Annotated[bool, typer.Option("--progress", help="Progress on stderr even when it is no terminal (also with --json).")]
 
 
 def _settings(config: Path | None, data_dir: Path | None = None, **overrides):
@@ -27,6 +29,17 @@ def _settings(config: Path | None, data_dir: Path | None = None, **overrides):
     if data_dir is not None:
         layer["data_dir"] = str(data_dir)
     return load_settings(config, overrides=layer)
+
+
+def _watch(settings, quiet: bool, forced: bool):
+    """The progress display on stderr (a context manager): on a terminal, or when asked; never with --quiet."""
+    from contextlib import nullcontext
+
+    from agent.progress import NO_PROGRESS, ConsoleProgress
+
+    if quiet or not (forced or err.is_terminal):
+        return nullcontext(NO_PROGRESS)
+    return ConsoleProgress(err, settings.budget)
 
 
 def _fail(e: BriefError) -> None:
@@ -39,23 +52,30 @@ def index(
     paths: Annotated[list[str], typer.Argument(help="Folders, files or http(s) URLs of sources.")],
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
+    quiet: QuietOpt = False,
+    show_progress: ProgressOpt = False,
 ) -> None:
     """Ingest and clean sources, index their passages, and say what cleaning removed."""
     from agent.api import _store
     from agent.errors import NoUsableSources
     from agent.fetch import Fetcher
     from agent.ingest import load_sources, split_passages
+    from agent.progress import report_ingest
 
     try:
         settings = _settings(config, data_dir)
-        ingested = load_sources(paths, settings.ingest, fetcher=Fetcher.from_settings(settings))
-        for s in ingested.skipped:
-            err.print(f"skipped {s.path}: {s.reason}", highlight=False, soft_wrap=True)
-        if not ingested.sources:
-            raise NoUsableSources("no usable sources in " + ", ".join(map(str, paths)))
-        passages = [p for n, s in enumerate(ingested.sources, 1) for p in split_passages(s, n, settings.ingest.passage_chars)]
-        store = _store(settings)
-        stats = store.index(ingested.sources, passages)
+        with _watch(settings, quiet, show_progress) as progress:
+            progress.stage("ingest")
+            ingested = load_sources(paths, settings.ingest, fetcher=Fetcher.from_settings(settings, progress))
+            for s in ingested.skipped:
+                err.print(f"skipped {s.path}: {s.reason}", highlight=False, soft_wrap=True)
+            if not ingested.sources:
+                raise NoUsableSources("no usable sources in " + ", ".join(map(str, paths)))
+            report_ingest(progress, ingested.sources)
+            passages = [p for n, s in enumerate(ingested.sources, 1) for p in split_passages(s, n, settings.ingest.passage_chars)]
+            progress.stage("index")
+            store = _store(settings)
+            stats = store.index(ingested.sources, passages, progress=progress.embedded)
     except BriefError as e:
         _fail(e)
     for s in ingested.sources:
@@ -99,11 +119,13 @@ def draft(
     json_step: Annotated[bool, typer.Option("--json", help="Read a JSON request on stdin ('-'); print one JSON result.")] = False,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens-per-brief", help="Stop at this many tokens (exit 7).")] = None,
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Stop at this cost from [prices] (exit 7).")] = None,
+    quiet: QuietOpt = False,
+    show_progress: ProgressOpt = False,
 ) -> None:
     """Draft a checked brief. Exit 0 published, 6 rejected (REJECTED-brief.*), 7 over budget."""
     budget = _budget(max_tokens, max_cost)
     if json_step:
-        _draft_json_step(config, data_dir, budget)
+        _draft_json_step(config, data_dir, budget, show_progress and not quiet)
         return
     from agent.api import draft_brief
 
@@ -115,26 +137,29 @@ def draft(
     files = [p for p in paths if p != "-"]  # strings: draft_brief tells URLs from paths
     try:
         settings = _settings(config, data_dir, budget=budget)
-        from_feeds, skipped = _feed_sources(feed or [], settings, since, limit)
-        if feed and not from_feeds and not files and stdin_text is None:
-            raise NoUsableSources("no usable sources from the feed(s) ("
-                                  + ("; ".join(f"{s.origin}: {s.reason}" for s in skipped[:3]) or "no items") + ")")
-        with err.status("drafting brief…", spinner="dots"):
-            result = draft_brief([*from_feeds, *files], config=settings, stdin_text=stdin_text)
+        with _watch(settings, quiet, show_progress) as progress:
+            from_feeds, skipped = _feed_sources(feed or [], settings, since, limit, progress)
+            if feed and not from_feeds and not files and stdin_text is None:
+                raise NoUsableSources("no usable sources from the feed(s) ("
+                                      + ("; ".join(f"{s.origin}: {s.reason}" for s in skipped[:3]) or "no items") + ")")
+            result = draft_brief([*from_feeds, *files], config=settings, stdin_text=stdin_text, progress=progress)
         result.skipped_sources[:0] = skipped
     except BriefError as e:
         _fail(e)
-    _report(result, output, fmt)
+    _report(result, output, fmt, quiet)
 
 
-def _feed_sources(feeds: list[str], settings, since: str | None, limit: int | None):
+def _feed_sources(feeds: list[str], settings, since: str | None, limit: int | None, progress):
     """Sources from the feeds' items (seen items from the cache), and what was skipped; says what each feed brought."""
     from agent.feeds import feed_sources, parse_since
+    from agent.fetch import Fetcher
     from agent.result import Skipped
 
     if not feeds:
         return [], []
-    ingested, reads = feed_sources(feeds, settings, since=parse_since(since), limit=limit)
+    progress.stage("feeds")
+    ingested, reads = feed_sources(feeds, settings, since=parse_since(since), limit=limit,
+                                   fetcher=Fetcher.from_settings(settings, progress))
     for read in reads:
         new = sum(not i.seen for i in read.items)
         err.print(f"feed {read.title}: {len(read.items)} item(s), {new} new, {len(read.items) - new} from the cache"
@@ -166,7 +191,7 @@ def _exit_for(status: str) -> None:
         raise typer.Exit(code)
 
 
-def _report(result, output: Path | None, fmt: str) -> None:
+def _report(result, output: Path | None, fmt: str, quiet: bool = False) -> None:
     """Write or print the result, say what happened on stderr, and exit by its status."""
     from agent.publish import render_result, write_outputs
 
@@ -177,11 +202,12 @@ def _report(result, output: Path | None, fmt: str) -> None:
     for s in result.skipped_sources:
         err.print(f"skipped {s.origin}: {s.reason}", highlight=False, soft_wrap=True)
     u = result.usage
-    err.print(f"{result.status}: {u.llm_calls} LLM calls, {u.prompt_tokens}+{u.completion_tokens} tokens, "
-              f"{u.wall_s:.1f} s; run folder {result.run_dir}", highlight=False)
+    if not quiet:
+        err.print(f"{result.status}: {u.llm_calls} LLM calls, {u.prompt_tokens}+{u.completion_tokens} tokens, "
+                  f"{u.wall_s:.1f} s; run folder {result.run_dir}", highlight=False)
     if output is None:
         sys.stdout.write(render_result(result, fmt))
-    else:
+    elif not quiet:
         for path in written:
             err.print(f"wrote {path}", highlight=False, soft_wrap=True)
     if result.status == "rejected":
@@ -201,6 +227,8 @@ def resume(
     data_dir: DataDirOpt = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens-per-brief", help="New token cap (exit 7).")] = None,
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="New cost cap (exit 7).")] = None,
+    quiet: QuietOpt = False,
+    show_progress: ProgressOpt = False,
 ) -> None:
     """Continue a crashed, killed or over-budget run; finished LLM calls are not repeated."""
     from agent.api import resume_brief
@@ -208,14 +236,15 @@ def resume(
     _check_format(fmt)
     try:
         settings = _settings(config, data_dir, budget=_budget(max_tokens, max_cost))
-        with err.status(f"resuming {run_id}…", spinner="dots"):
-            result = resume_brief(run_id, config=settings)
+        with _watch(settings, quiet, show_progress) as progress:
+            result = resume_brief(run_id, config=settings, progress=progress)
     except BriefError as e:
         _fail(e)
-    _report(result, output, fmt)
+    _report(result, output, fmt, quiet)
 
 
-def _draft_json_step(config: Path | None, data_dir: Path | None, budget: dict | None = None) -> None:
+def _draft_json_step(config: Path | None, data_dir: Path | None, budget: dict | None = None,
+                     show_progress: bool = False) -> None:
     """Pipeline mode: nothing but the result (or the error) as one JSON object on stdout."""
     from agent.api import draft_brief
     from agent.json_step import error_document, inline_sources, parse_request
@@ -226,7 +255,8 @@ def _draft_json_step(config: Path | None, data_dir: Path | None, budget: dict | 
         settings = _settings(request.config or config, data_dir, budget=budget)
         records, skipped = inline_sources(request, settings)
         paths = [s for s in request.sources if isinstance(s, str)]  # paths or URLs
-        result = draft_brief([*records, *paths], config=settings)
+        with _watch(settings, not show_progress, True) as progress:  # stderr only: stdout is the JSON
+            result = draft_brief([*records, *paths], config=settings, progress=progress)
         result.skipped_sources[:0] = [Skipped(origin=r.split(":")[0], reason=r.split(": ", 1)[-1]) for r in skipped]
     except BriefError as e:
         print(error_document(e))

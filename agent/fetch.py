@@ -232,8 +232,13 @@ class Fetcher:
     _robots: dict[str, RobotFileParser | None] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings, on_fetch=None) -> "Fetcher":
-        return cls(settings.fetch, Path(settings.data_dir), on_fetch=on_fetch)
+    def from_settings(cls, settings, progress=None) -> "Fetcher":
+        """A fetcher for these settings; `progress` (agent.progress) hears about each page."""
+        def note(page: Page) -> None:
+            how = "from the cache" if page.from_cache else f"{len(page.body):,} bytes"
+            progress.note(f"fetched {page.url} ({how}{', cut at the size limit' if page.truncated else ''})")
+
+        return cls(settings.fetch, Path(settings.data_dir), on_fetch=note if progress is not None else None)
 
     @property
     def cache(self) -> ResponseCache:

@@ -8,7 +8,7 @@ import random
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,9 +57,10 @@ class Usage:
 class CallLog:
     """One JSON line per logical call (the run folder's audit trail) plus running totals."""
 
-    def __init__(self, path: Path | None = None, prices: dict[str, Price] | None = None):
+    def __init__(self, path: Path | None = None, prices: dict[str, Price] | None = None, on_record=None):
         self.path = path
         self.prices = prices or {}
+        self.on_record = on_record  # optional callable(totals: Usage), e.g. a progress display
         self.totals = Usage()
         self._lock = threading.Lock()
 
@@ -83,6 +84,9 @@ class CallLog:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with self.path.open("a", encoding="utf-8") as fh:
                     fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            totals = replace(self.totals)
+        if self.on_record is not None:
+            self.on_record(totals)
 
 
 def parse_retry_after(headers: Any) -> float | None:

@@ -160,11 +160,12 @@ class PassageStore:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def index(self, sources: list[Source], passages: list[Passage]) -> IndexStats:
+    def index(self, sources: list[Source], passages: list[Passage], progress=None) -> IndexStats:
         """Embed and add passages not already stored; re-indexing unchanged sources costs ~0.
 
         A passage's id carries a hash of its text, so a source split differently (another passage_chars)
         is re-embedded and its old passages dropped, instead of serving stale text under the same ids.
+        `progress(done, total)`, if given, hears how many of the new passages are embedded so far.
         """
         outlets = {s.id: s.outlet for s in sources}
         ids = [f"{p.source_id}:{p.id.split(':')[1]}:{_digest(p.text)}" for p in passages]
@@ -172,6 +173,8 @@ class PassageStore:
             with self._write_lock():
                 existing = set(self.collection.get(ids=ids, include=[])["ids"]) if ids else set()
                 new = [(i, p) for i, p in zip(ids, passages) if i not in existing]
+                if progress is not None:
+                    progress(0, len(new))
                 if touched := sorted({p.source_id for _, p in new}):  # new or re-split sources: drop what they no longer have
                     current = set(ids)
                     listed = self.collection.get(where={"source_id": {"$in": touched}}, include=[])["ids"]
@@ -184,6 +187,8 @@ class PassageStore:
                         ids=[i for i, _ in chunk], documents=[p.text for _, p in chunk],
                         metadatas=[{"source_id": p.source_id, "k": int(p.id.split(":")[1]), "start": p.start,
                                     "end": p.end, "outlet": outlets.get(p.source_id, "")} for _, p in chunk])
+                    if progress is not None:
+                        progress(start + len(chunk), len(new))
         except StoreError:
             raise
         except Exception as e:

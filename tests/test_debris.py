@@ -314,6 +314,12 @@ def test_prose_punctuation_is_not_markup(text):
     assert not [v for v in find_debris(text, "body") if v.code == "markup-debris"]
 
 
+def test_adjacent_debris_is_one_violation():
+    found = find_debris("The ferry resumed service } { <br> in April.", "body", language="en")
+    assert [(v.code, v.text) for v in found] == [("markup-debris", "} { <br>")]
+    assert "HTML tag" in found[0].message and "brace" in found[0].message
+
+
 def test_placeholders_are_left_to_the_leakage_rule():
     assert not find_debris("The deal is worth {amount} crowns, the board said.", "body", language="en")
 

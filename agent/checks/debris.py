@@ -94,7 +94,14 @@ def _markup_spans(text: str, short: bool) -> list[tuple[int, int, str]]:
         for m, what in ((caption, "caption label"), (dateline, "dateline")):
             if m:
                 found.append((a + m.start(), a + m.end(), what))
-    return sorted(set(found))
+    merged: list[tuple[int, int, str]] = []
+    for a, b, what in sorted(set(found)):  # "} { <br>" is one piece of debris, not three
+        if merged and not text[merged[-1][1]:a].strip():
+            start, end, kinds = merged[-1]
+            merged[-1] = (start, max(end, b), kinds if what in kinds else f"{kinds}, {what}")
+        else:
+            merged.append((a, b, what))
+    return merged
 
 
 def _strip_markup(text: str) -> str:
