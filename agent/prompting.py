@@ -35,20 +35,24 @@ def environment() -> Environment:
 
 
 @lru_cache(maxsize=64)
-def _blocks(name: str) -> tuple[tuple[str, Template], ...]:
+def role_blocks(env: Environment, filename: str) -> tuple[tuple[str, Template], ...]:
     """The template's role blocks, split on [[system]] / [[user]] lines before any variable is filled
     in, so text inside a variable (a source quoting "[[system]]") can never open a new role."""
-    env = environment()
-    source, _, _ = env.loader.get_source(env, f"{name}.j2")
+    source, _, _ = env.loader.get_source(env, filename)
     parts = _ROLE_SPLIT.split(source)
     if len(parts) == 1:
         return (("user", env.from_string(source)),)
     return tuple((role, env.from_string(content)) for role, content in zip(parts[1::2], parts[2::2]))
 
 
+def render_messages(env: Environment, filename: str, **variables: object) -> list[dict[str, str]]:
+    """Render a role-split template of `env` into chat messages (used for prompts/ and the eval judge)."""
+    return [{"role": role, "content": block.render(**variables).strip()} for role, block in role_blocks(env, filename)]
+
+
 def render(name: str, **variables: object) -> list[dict[str, str]]:
     """Render prompts/<name>.j2 into messages; [[system]] / [[user]] lines split the roles."""
-    return [{"role": role, "content": block.render(**variables).strip()} for role, block in _blocks(name)]
+    return render_messages(environment(), f"{name}.j2", **variables)
 
 
 def template_hashes() -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,13 +9,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import Field
 
 from agent.config import Settings
-from agent.prompting import datamark
+from agent.prompting import datamark, render_messages
 from agent.schema import Contract
 
 from evals.scorers import Outcome, Score, Scorer
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-_ROLE_SPLIT = re.compile(r"^\[\[(system|user)\]\]\s*$", re.MULTILINE)
 
 
 class RubricVerdict(Contract):
@@ -33,10 +31,9 @@ def _env() -> Environment:
 
 
 def rubric_messages(brief_markdown: str, passages: list[tuple[str, str]]) -> list[dict[str, str]]:
-    """The judge prompt as chat messages ([[system]] / [[user]] split, as in prompts/)."""
-    text = _env().get_template("judge_rubric.j2").render(brief=brief_markdown, passages=passages)
-    parts = _ROLE_SPLIT.split(text)
-    return [{"role": role, "content": content.strip()} for role, content in zip(parts[1::2], parts[2::2])]
+    """The judge prompt as chat messages: roles split before the brief and passages are filled in, so
+    "[[system]]" inside a graded brief or a source stays text in the user turn."""
+    return render_messages(_env(), "judge_rubric.j2", brief=brief_markdown, passages=passages)
 
 
 def judge_client(settings: Settings, call_log=None):
