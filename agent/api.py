@@ -31,7 +31,7 @@ def _client(settings: Settings, role_name: str, call_log, cache=None):
     from agent.llm import LLMClient
 
     role = getattr(settings, role_name)
-    base_url = role.base_url
+    base_url, server = role.base_url, None
     if role.embedded:  # the embedded server's own context is the limit
         role = role.model_copy(update={"context_tokens": min(role.context_tokens, settings.local_model.context_tokens)})
         if settings.cache.mode == "replay":
@@ -39,10 +39,12 @@ def _client(settings: Settings, role_name: str, call_log, cache=None):
         else:
             from agent.local_model import shared_embedded_model
 
-            base_url = shared_embedded_model(settings.local_model).base_url
+            server = shared_embedded_model(settings.local_model)
+            base_url = server.base_url
     api_key = role.api_key.get_secret_value() if role.api_key else None
     return LLMClient(role, base_url=base_url, api_key=api_key, call_log=call_log, role_name=role_name,
-                     embedded=role.embedded, cache=cache, budget=settings.budget)
+                     embedded=role.embedded, cache=cache, budget=settings.budget, server=server,
+                     restarts=1 if settings.local_model.restart_after_crash else 0)
 
 
 def _drafter(settings: Settings, call_log, cache=None):

