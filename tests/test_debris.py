@@ -344,6 +344,7 @@ FRAGMENTS = [
     ("Más empleo y agua más barata.", "es"),
     ("Sofia Lindqvist, directora del museo.", "es"),
     ("La visita de la ministra a la planta desaladora.", "es"),
+    ("Una planta para desalar agua del mar.", "es"),
 ]
 SENTENCES = [
     ("Vasquez declined to comment.", "en"),
@@ -368,6 +369,9 @@ SENTENCES = [
     ("Los pescadores recurrieron la decisión.", "es"),
     ("La empresa destina 40 millones a la obra.", "es"),
     ("El Gobierno regional financia la mitad del proyecto.", "es"),
+    ("La policía detuvo a dos hombres cerca del puerto.", "es"),
+    ("El informe recomienda prohibir los vuelos nocturnos.", "es"),
+    ("Tourism accounts for a fifth of local jobs.", "en"),
     ("Water prices rose by a tenth.", "en"),
     ("Fares increased by 5 percent.", "en"),
     ("Salterra Engineering, the builder, declined to comment.", "en"),

@@ -60,7 +60,7 @@ put raise reach read receive recommend record reduce refuse reject release rely 
 replace report represent require resign respond rest result return reveal rise risk rule run save say see seek
 seem sell send serve set settle share show shrink sign slow spend stand start stay stop struggle study sue suffer
 suggest supply support suspect take talk target tell tend think threaten total trade travel try turn understand
-urge use vary visit vote wait want warn watch win wish work worry write amount display ride host exceed
+urge use vary visit vote wait want warn watch win wish work worry write amount display ride host exceed account
 affect attend cancel collect contain deliver discuss enable ensure exist fund govern handle ignore imply improve
 indicate inform lower mention observe obtain occur outline outweigh own pass permit plead pledge produce qualify
 recall recover reflect remind rent repair request resume retain review scrap secure separate shape shift
@@ -101,7 +101,9 @@ _EN_S_PRONOUN = _set("it's he's she's that's there's what's who's here's where's
 ES_AUX = _set("""es son fue fueron era eran será serán sería serían sea sean está están estaba estaban estuvo estará
 estarán ha han he hemos había habían habrá habría hay hubo puede pueden podrá podrán podría podrían pudo deben debe
 deberá debería deberían tiene tienen tenía tenían tuvo tendrá tendrán va van iba iban dijo dice dicen hizo hace hacen
-da dan dio quiere quieren sigue siguen queda quedan parece parecen""")
+da dan dio quiere quieren sigue siguen queda quedan parece parecen une unen ve ven tuvo estuvo detuvo obtuvo
+mantuvo contuvo anduvo puso propuso impuso dispuso supuso quiso vino hizo trajo produjo redujo condujo introdujo
+supo cupo""")
 ES_PRESENT = _set("""aumenta aumentan sube suben baja bajan cae caen crece crecen cuesta cuestan espera esperan prevé
 prevén considera consideran afirma afirman asegura aseguran explica explican señala señalan indica indican advierte
 advierten propone proponen pide piden exige exigen necesita necesitan permite permiten incluye incluyen supone suponen
@@ -120,7 +122,8 @@ _ES_ENDINGS = re.compile(r"(?:[^\W\d_]{2,}ó|[^\W\d_]{2,}(?:aron|ieron|yeron|jer
 _ES_NOT_VERB = _set("secretaría notaría librería")
 _ES_FUNCTION = _set("para contra hacia tras ante mediante durante según donde cuando mientras aunque siempre "
                     "entre sobre desde hasta nunca ahora")
-_ES_OBJECT_START = _set("el la los las un una unos unas su sus este esta estos estas")
+_ES_OBJECT_START = _set("el la los las un una unos unas su sus este esta estos estas a al")
+_ES_INFINITIVE = re.compile(r"^[^\W\d_]{2,}(?:ar|er|ir)(?:se|lo|la|los|las|le|les)?$")
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d[\d.,]*")
 
@@ -213,8 +216,8 @@ def _finite_es(text: str) -> bool:
         nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
         if (i and tok.islower() and len(low) >= 4 and low.endswith(("a", "an", "e", "en")) and prev not in ES_DET
                 and low not in ES_DET | _ES_FUNCTION
-                and (nxt in _ES_OBJECT_START or nxt[:1].isdigit())):
-            return True  # "la empresa destina 40 millones", "el Gobierno financia la obra": a verb takes its object
+                and (nxt in _ES_OBJECT_START or nxt[:1].isdigit() or _ES_INFINITIVE.match(nxt))):
+            return True  # "la empresa destina 40 millones", "financia la obra", "recomienda prohibir": an object
     return False
 
 
