@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rapidfuzz import fuzz
 
 from agent.schema import Violation
 from agent.text import normalize_for_compare
 
 THRESHOLD = 90
+MAX_COMPARE_CHARS = 2_000  # a longer "sentence" (a 1 MB line) is compared on its start
+MAX_CANDIDATES = 32
+MAX_BUCKET = 64  # a word shared by more kept items (e.g. "the") stops adding them; pairs stay selective
 
 
 def _repeats(a: str, b: str, threshold: int) -> bool:
@@ -19,20 +24,39 @@ def _repeats(a: str, b: str, threshold: int) -> bool:
         fuzz.token_set_ratio(a, b) >= 95 and len(shorter) > 0.8 * len(longer))
 
 
+def _keys(words: list[str]) -> set[str]:
+    """Words and word pairs: the buckets in which a repeat of this sentence will look for it."""
+    return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
+
+
 def find_repetition(items: list[tuple[str, int, str]], threshold: int = THRESHOLD) -> list[Violation]:
-    """Flag each later item that repeats an earlier one (items are (section, index, text))."""
+    """Flag each later item that repeats an earlier one (items are (section, index, text)).
+
+    Linear in the number of items: an item is compared only with the earlier items it shares the most
+    words and word pairs with (at most MAX_CANDIDATES, found through buckets of at most MAX_BUCKET items),
+    and on its first MAX_COMPARE_CHARS characters, so a crafted 10 MB draft cannot make it quadratic.
+    """
     kept: list[tuple[str, int, str]] = []
+    buckets: dict[str, list[int]] = {}
     out = []
     for section, index, text in items:
-        key = normalize_for_compare(text)
-        if len(key.split()) < 4:
+        key = normalize_for_compare(text)[:MAX_COMPARE_CHARS]
+        words = key.split()
+        if len(words) < 4:
             continue
-        match = next((k for k in kept if _repeats(key, k[2], threshold)), None)
+        keys = _keys(words)
+        votes = Counter(k for w in keys for k in buckets.get(w, ()))
+        candidates = sorted(k for k, _ in votes.most_common(MAX_CANDIDATES))  # earliest first, as before
+        match = next((kept[k] for k in candidates if _repeats(key, kept[k][2], threshold)), None)
         if match:
             out.append(Violation(code="repeated-sentence", section=section, sentence_index=index,
                                  start=0, end=len(text), text=text,
                                  message=f"repeats {match[0]} sentence {match[1] + 1}"))
         else:
+            for w in keys:
+                bucket = buckets.setdefault(w, [])
+                if len(bucket) < MAX_BUCKET:
+                    bucket.append(len(kept))
             kept.append((section, index, key))
     return out
 
