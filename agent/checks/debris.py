@@ -174,7 +174,7 @@ def _dangling(sentence: str, lex: Lexicon, preceded: bool) -> tuple[int, int, st
         phrase = connective.group(0).strip(" ,")
         return start, len(lead) + connective.end(), f"opens on a connective that refers back ('{phrase}')"
     low, nxt = first.lower(), (words[1].lower() if len(words) > 1 else "")
-    if low in lex.referents and not lex.allowed_after_referent(low, nxt, rest):
+    if low in lex.referents and not lex.refers_to_nothing(nxt, rest):
         return start, start + len(first), f"opens on '{first}', whose referent is outside the sentence"
     also = lex.also_after_subject.match(rest)
     if also:
@@ -201,7 +201,12 @@ def guess_language(text: str) -> str:
 
 
 def clean_source_sentence(text: str, language: str = "en") -> str | None:
-    """A source sentence made publishable by deletion only, or None when no deletion can do it."""
+    """A source sentence made publishable by deletion only, or None when no deletion can do it.
+
+    A named speaker's label ("Specter:") makes it None rather than being deleted, since the words would lose
+    their speaker; role labels ("Q:", "INTERVIEWER:") are deleted. A language without word lists gets only the
+    language-independent deletions (markup, braces, footnote marks, labels, quotes, length).
+    """
     sentence = _strip_markup(text)
     if not sentence or _CAPTION.match(sentence) or sentence.rstrip().endswith((":", "?")):
         return None

@@ -26,8 +26,9 @@ class Lexicon:
     dropped_subject_verbs: frozenset[str]  # "Dijo que…": a verb whose subject is in an earlier sentence
     name_particles: frozenset[str]  # "van Gogh", "de la Cruz": lower-case words that start names
 
-    def allowed_after_referent(self, word: str, nxt: str, rest: str) -> bool:
-        return nxt in self.time_nouns or bool(self.expletive.match(rest))
+    def refers_to_nothing(self, nxt: str, sentence: str) -> bool:
+        """"This year…", "It is unclear whether…": the demonstrative or pronoun needs no earlier sentence."""
+        return nxt in self.time_nouns or bool(self.expletive.match(sentence))
 
 
 def _connectives(with_comma: str, bare: str) -> re.Pattern:
