@@ -89,14 +89,14 @@ class VeracityConfig(Section):
     See docs/veracity.md for the calibration and its worked examples.
     """
 
-    base: float = 30.0
-    lead_weight: float = Field(60.0, description="Best-corroborated key claim: half at 2 independent groups, all at 3+.")
-    coverage_weight: float = Field(15.0, description="Mean corroboration of all key claims (same scale).")
-    official_weight: float = Field(30.0, description="The best-corroborated claim rests on an official or primary source.")
+    base: float = 35.0
+    lead_weight: float = Field(50.0, description="Best-corroborated key claim: half at 2 independent groups, all at 3+.")
+    coverage_weight: float = Field(20.0, description="Mean corroboration of all key claims (same scale).")
+    official_weight: float = Field(25.0, description="The best-corroborated claim rests on an official or primary source.")
     single_source_penalty: float = 10.0
     contradiction_penalty: float = 30.0
     disputed_share: float = Field(0.34, ge=0, le=1)
-    claim_overlap: float = Field(0.5, ge=0, le=1, description="Share of a claim's event words another sentence must share.")
+    claim_overlap: float = Field(0.4, ge=0, le=1, description="Share of event words two sentences must share (of the shorter; at least 3).")
     dispute_max_ratio: float = Field(3.0, gt=1, description="Two values of one unit further apart than this are two "
                                                             "different quantities, not a dispute.")
     official_outlet_words: list[str] = Field(default_factory=lambda: """ministry ministerio ministère ministerium

@@ -112,11 +112,23 @@ class Trend(Contract):
     provisional: bool = Field(default=True, description="True until a trend registry confirms it.")
 
 
+class VeracityFactor(Contract):
+    """One term of the veracity score: its measure, its configured weight and the points it adds."""
+
+    name: str = Field(description="base, lead, coverage, official, single-source or contradictions.")
+    measure: float = Field(description="The factor's input: a share or level between 0 and 1.")
+    weight: float = Field(description="Its weight from [veracity] in the config (negative for a penalty).")
+    points: float = Field(description="measure × weight, rounded to 0.1.")
+    note: str = Field(description="What was measured, in plain words.")
+
+
 class Veracity(Contract):
     label: str
     score: int = Field(ge=0, le=100)
-    rationale: str
+    rationale: str = Field(description="One line for the reader; the arithmetic is in `factors`.")
     provisional: bool = Field(default=True, description="True for the heuristic v1 score.")
+    factors: list[VeracityFactor] = Field(default_factory=list, description="Each term of the score; they sum to it "
+                                                                            "before clamping to 0..100.")
 
 
 class SourceRef(Contract):

@@ -1,9 +1,10 @@
-"""Shared text utilities: unicode cleanup, sentence spans, comparison keys."""
+"""Shared text utilities: unicode cleanup, sentence spans, comparison keys, languages and figures."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 # Format, bidi-control, filler and variation-selector characters, and the Unicode "tag" block
 # (U+E0000-E007F), which can spell out ASCII that a reader never sees but a model may read.
@@ -63,3 +64,217 @@ def _add(spans: list[tuple[int, int]], line: str, offset: int, a: int, b: int) -
 def normalize_for_compare(text: str) -> str:
     """Casefolded, punctuation-free, whitespace-collapsed: the key for duplicate detection."""
     return " ".join(_PUNCT.sub(" ", text.casefold()).split())
+
+
+# --- languages ---------------------------------------------------------------------------
+# Function words per language: the language detector's votes and the words a content-word
+# comparison ignores. Small on purpose; add a language by adding a line.
+STOPWORDS: dict[str, frozenset[str]] = {lang: frozenset(words.split()) for lang, words in {
+    "en": "the and of to in is that for on with as was were said by it its at from an be has have had will would "
+          "this which their they not but or are been after than about also into over who more when",
+    "es": "el la los las y que del en por una para con es se su sus al lo como más pero fue ha han dijo este esta "
+          "sobre entre según sin también hasta desde donde cuando muy ya le les son",
+    "fr": "le la les et des est une dans pour que qui pas du au aux sur avec ce cette il elle sont ont été par plus "
+          "mais ou leur selon sans entre aussi",
+    "de": "der die und das ist nicht mit den von zu sich auf dem des ein eine einer im für wird wurde sind hat auch "
+          "bei nach aus oder über wie noch",
+    "pt": "o os as que do da dos das em no na nos nas um uma para com não é foi ao pelo pela mais mas como seu sua "
+          "ser são também entre",
+    "it": "il lo gli che di e per una non sono del della dei delle nel nella con è ha alla al anche più ma come "
+          "questo questa tra dopo",
+    "nl": "de het een en van is dat op te met voor niet zijn werd door ook bij naar als aan er maar",
+}.items()}
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 code by a stopword vote over the first 2,000 words; 'und' when nothing is clear."""
+    words = _LETTERS.findall(text[:20_000].casefold())[:2000]
+    if len(words) < 4:
+        return "und"
+    scores = {lang: sum(w in stop for w in words) for lang, stop in STOPWORDS.items()}
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    (lang, best), (_, second) = ranked[0], ranked[1]
+    if best < max(2, len(words) // 20) or best == second:
+        return "und"
+    return lang
+
+
+# --- figures -----------------------------------------------------------------------------
+# One parser for numbers with their scale, unit and rate, in English and the European formats
+# ("1.2 billion crowns", "40 millones de euros", "1,2 millones", "1.200", "6 por ciento").
+_NUMBER_WORDS = {
+    "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
+}
+SCALES = {
+    "thousand": 1e3, "million": 1e6, "millions": 1e6, "billion": 1e9, "billions": 1e9, "trillion": 1e12,
+    "bn": 1e9, "mn": 1e6, "k": 1e3,
+    "mil": 1e3, "millón": 1e6, "millon": 1e6, "millones": 1e6, "billón": 1e12, "billones": 1e12,
+    "mille": 1e3, "milliard": 1e9, "milliards": 1e9,
+    "tausend": 1e3, "mio": 1e6, "millionen": 1e6, "milliarde": 1e9, "milliarden": 1e9, "mrd": 1e9,
+    "milhão": 1e6, "milhões": 1e6, "bilhão": 1e9, "bilhões": 1e9,
+    "mila": 1e3, "milione": 1e6, "milioni": 1e6, "miliardo": 1e9, "miliardi": 1e9,
+}
+UNITS = {canonical: set(words.split()) for canonical, words in {
+    "percent": "% percent pct prozent",
+    "euro": "€ euro euros eur",
+    "dollar": "$ dollar dollars usd dólar dólares",
+    "pound": "£ pound pounds gbp libra libras",
+    "crown": "crown crowns krona kronor krone kroner sek nok dkk corona coronas kr",
+    "yen": "¥ yen",
+    "franc": "franc francs chf franco francos",
+    "peso": "peso pesos",
+    "yuan": "yuan renminbi",
+    "rouble": "rouble roubles ruble rubles rublo rublos",
+    "metre": "metre metres meter meters metro metros mètre mètres",
+    "km": "km kilometre kilometres kilometer kilometers kilómetro kilómetros",
+    "tonne": "tonne tonnes ton tons tonelada toneladas",
+    "litre": "litre litres liter liters litro litros",
+    "hectare": "hectare hectares hectárea hectáreas",
+    "megawatt": "megawatt megawatts mw",
+    "gigawatt": "gigawatt gigawatts gw",
+}.items()}
+UNIT_OF = {w: canonical for canonical, words in UNITS.items() for w in words}
+CURRENCIES = frozenset("euro dollar pound crown yen franc peso yuan rouble".split())
+_PERCENT_PHRASES = re.compile(r"\s*(?:per\s?cent|por\s+cient[oa]|pour\s+cent|per\s+cento|por\s+cento)\b", re.I)
+_PER = {"day": "day days día dia jour tag giorno", "year": "year years año ano an jahr anno annually yearly anuales "
+        "anual", "month": "month months mes mois monat mese", "week": "week weeks semana semaine woche settimana"}
+PER_OF = {w: k for k, words in _PER.items() for w in words.split()}
+_RATE_WORDS = frozenset("a an per each al por par pro ao il la le by".split())
+_CONNECTORS = frozenset("de of".split())
+_OF_WORDS = frozenset("of de del des du di della do da".split())
+_NOT_NOUNS = frozenset("""january february march april may june july august september october november december
+monday tuesday wednesday thursday friday saturday sunday enero febrero marzo abril mayo junio julio agosto septiembre
+octubre noviembre diciembre lunes martes miércoles jueves viernes sábado domingo percent""".split())
+_NUM_RE = re.compile(r"(?<![\w.,])(\d{1,3}(?:[.,\u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)(?!\d)")
+_NUM_WORD_RE = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+_TAIL_TOKEN = re.compile(r"%|[^\W\d_]+|\S", re.UNICODE)
+_SIGN_BEFORE = re.compile(r"(US\$|€|\$|£|¥|\b(?:EUR|USD|GBP|SEK|NOK|DKK|CHF)\s?)$")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A numeric mention: `value` is scaled ("1.2 billion" -> 1.2e9); `unit` canonical or the counted noun."""
+
+    start: int
+    end: int
+    whole: float
+    value: float
+    unit: str = ""
+    per: str = ""
+    of: str = ""
+    spelled: bool = False
+
+    @property
+    def values(self) -> set[float]:
+        """The values a text may show for this mention: as written and scaled (numbers_in's contract)."""
+        return {self.whole, self.value}
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What the figure measures: unit, rate and (for a share) what it is a share of."""
+        return (self.unit, self.per, self.of)
+
+    @property
+    def is_year(self) -> bool:
+        return (not self.unit and not self.spelled and self.value == self.whole and self.whole == int(self.whole)
+                and 1900 <= self.whole <= 2100)
+
+
+def parse_number(digits: str) -> float:
+    """'1,200' and '1.200' are 1200; '1,2' and '1.25' are decimals; '1.250,5' and '1,250.5' both 1250.5."""
+    s = digits.replace("\u00a0", "").replace("\u202f", "")
+    if "," in s and "." in s:
+        dec = "," if s.rfind(",") > s.rfind(".") else "."
+        return float(s.replace("." if dec == "," else ",", "").replace(dec, "."))
+    for sep in ",.":
+        if sep in s:
+            parts = s.split(sep)
+            if len(parts) > 2 or (len(parts[-1]) == 3 and parts[0] != "0"):
+                return float("".join(parts))
+            return float(".".join(parts))
+    return float(s)
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and len(word) > 3 and not word.endswith("ss") else word
+
+
+def _is_stopword(word: str) -> bool:
+    return any(word in stop for stop in STOPWORDS.values())
+
+
+def _describe(text: str, start: int, end: int) -> tuple[float, str, str, str, int]:
+    """Scale, unit, rate and share-of for the number at text[start:end]; returns the mention's new end."""
+    scale, unit, per, of = 1.0, "", "", ""
+    sign = _SIGN_BEFORE.search(text[max(0, start - 5):start])
+    if sign:
+        unit = UNIT_OF.get(sign.group(1).strip().casefold(), "")
+    suffix = re.match(r"(bn|mn|k|m)\b", text[end:end + 3], re.I)
+    if suffix:
+        s = suffix.group(1).casefold()
+        if s == "m" and not unit:
+            unit = "metre"
+        else:
+            scale = SCALES["mn" if s == "m" else s]
+        end += suffix.end()
+    percent = _PERCENT_PHRASES.match(text, end)
+    if percent:
+        unit, end = "percent", percent.end()
+    toks = [(m.group(0), m.start(), m.end()) for m in _TAIL_TOKEN.finditer(text, end, min(len(text), end + 80))]
+    i, last, modifier = 0, end, ""
+    while i < len(toks):
+        word, a, b = toks[i]
+        low = word.casefold()
+        if text[last:a].strip():
+            break
+        if low in SCALES and len(low) > 1 and not unit:
+            scale *= SCALES[low]
+        elif low in _CONNECTORS and scale > 1 and not unit:
+            pass  # "40 millones de euros"
+        elif low in ("cubic", "square") and not unit:
+            modifier = low + " "
+        elif not unit and low in UNIT_OF:
+            unit = UNIT_OF[low]
+        elif not unit and len(low) >= 3 and word[0].islower() and low not in _NOT_NOUNS and not _is_stopword(low):
+            unit = _singular(low)
+        elif unit == "metre" and low in ("cúbicos", "cuadrados"):
+            modifier = "cubic " if low.startswith("c") else "square "
+        else:
+            break
+        last, i = b, i + 1
+    if unit in ("metre", "km") and modifier:
+        unit = modifier + unit
+    rest = [t[0].casefold() for t in toks[i:i + 8] if t[0].isalpha()]
+    for j, w in enumerate(rest[:5]):
+        if w in PER_OF and ((j == 0 and w in ("annually", "yearly", "anuales", "anual")) or (j and rest[j - 1] in _RATE_WORDS)):
+            per = PER_OF[w]
+            break
+    if unit == "percent" and rest and rest[0] in _OF_WORDS:
+        of = next((_singular(w) for w in rest[1:4] if not _is_stopword(w) and len(w) >= 3), "")
+    return scale, unit, per, of, max(end, last)
+
+
+def figures_in(text: str, words: bool = True) -> list[Figure]:
+    """Every numeric mention in order, with scale, unit, rate and share-of; number words too unless words=False."""
+    out: list[Figure] = []
+    for m in _NUM_RE.finditer(text):
+        whole = parse_number(m.group(1))
+        scale, unit, per, of, end = _describe(text, m.start(), m.end())
+        out.append(Figure(m.start(), end, whole, whole * scale, unit, per, of))
+    if words:
+        for m in _NUM_WORD_RE.finditer(text):
+            whole = float(_NUMBER_WORDS[m.group(1).casefold()])
+            scale, unit, per, of, end = _describe(text, m.start(), m.end())
+            out.append(Figure(m.start(), end, whole, whole * scale, unit, per, of, spelled=True))
+    return sorted(out, key=lambda f: f.start)
+
+
+def number_spans(text: str) -> list[tuple[int, int, set[float]]]:
+    """agent.checks.support.numbers_in's contract, from the one parser: (start, end, acceptable values)."""
+    return [(f.start, f.end, f.values) for f in figures_in(text)]
