@@ -105,7 +105,7 @@ class VeracityConfig(Section):
         ayuntamiento municipality municipio prefecture prefectura statistics estadística""".split(),
         description="An outlet whose name holds one of these words is an official or primary source.")
     labels: list[VeracityLabel] = Field(default_factory=lambda: [
-        VeracityLabel(name="Confirmed", min_score=88), VeracityLabel(name="Corroborated", min_score=70),
+        VeracityLabel(name="Confirmed", min_score=92), VeracityLabel(name="Corroborated", min_score=70),
         VeracityLabel(name="Plausible", min_score=50), VeracityLabel(name="Unverified", min_score=0)])
 
 

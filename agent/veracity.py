@@ -64,7 +64,8 @@ def _features(text: str) -> _Features:
         first = not text[:m.start()].strip() or text[:m.start()].rstrip()[-1:] in ".!?\"“:"
         if first and len(words) == 1:
             continue  # a capitalised word opening a sentence is usually not a name
-        entities |= {w.casefold().strip("'’-") for w in words if w.casefold() not in _NOT_NAMES}
+        entities |= {w.casefold().removesuffix("'s").removesuffix("’s").strip("'’-") for w in words
+                     if w.casefold() not in _NOT_NAMES}
     every = figures_in(text)
     figs = tuple(f for f in every if f.unit and not f.is_year)
     figure_words = {w for f in every for w in _WORD.findall(text[f.start:f.end].casefold())}
@@ -72,6 +73,12 @@ def _features(text: str) -> _Features:
              if len(w) >= 4 and not w[0].isdigit() and w not in _ALL_STOP and w not in _TIME_WORDS
              and w not in entities and w not in figure_words and w not in SCALES and w not in UNIT_OF}
     return _Features(frozenset(entities), frozenset(words), figs, frozenset(_directions(text)), bool(_DENIAL.search(text)))
+
+
+@lru_cache(maxsize=1024)
+def _words(text: str) -> frozenset[str]:
+    """Every word of a text, casefolded: a name counts as named however the other source capitalises it."""
+    return frozenset(w.removesuffix("'s").removesuffix("’s") for w in re.findall(r"[^\W\d_][\w'’]*", text.casefold()))
 
 
 def _directions(text: str) -> set[tuple[str, int]]:
@@ -124,7 +131,7 @@ def match_claim(claim: str, other: str, other_context: str = "", claim_context: 
     """Does `other` (a sentence of another source, whose text is `other_context`) corroborate, contradict or deny `claim`?"""
     cfg = cfg or VeracityConfig()
     c, o = _features(claim), _features(other)
-    named = (_features(other_context).entities if other_context else frozenset()) | o.entities
+    named = _words(other_context or other)
     if c.entities and len(c.entities & named) * 2 < len(c.entities):
         return ClaimMatch("unrelated", "the other source does not name the claim's people and places")
     ours = (_features(claim_context).entities if claim_context else frozenset()) | c.entities
@@ -132,7 +139,7 @@ def match_claim(claim: str, other: str, other_context: str = "", claim_context: 
         return ClaimMatch("unrelated", "the other sentence is about other people or places")
     shared = c.words & o.words
     overlap = len(shared) / (min(len(c.words), len(o.words)) or 1)
-    if len(shared) < min(2, len(c.words)):
+    if len(shared) < min(2, len(c.words), len(o.words)):
         return ClaimMatch("unrelated", "too few event words in common")
     moves = any(g == "amount" for g, _ in o.directions)
     conflict = figure_conflict(c.figures, o.figures, cfg.dispute_max_ratio, moves)
@@ -140,7 +147,7 @@ def match_claim(claim: str, other: str, other_context: str = "", claim_context: 
         return ClaimMatch("contradict", "a different figure for the same quantity", conflict)
     if o.denial and not c.denial and overlap >= cfg.claim_overlap:
         return ClaimMatch("deny", "the other source denies it")
-    if overlap < cfg.claim_overlap or len(shared) < min(3, len(c.words)):
+    if overlap < cfg.claim_overlap or len(shared) < min(3, len(c.words), len(o.words)):
         return ClaimMatch("unrelated", f"{len(shared)} event words ({overlap:.0%}) in common")
     opposite = {(g, -s) for g, s in c.directions} & o.directions - c.directions
     if opposite:
@@ -326,10 +333,13 @@ def brief_veracity(body: list[Sentence], disputes: list[Sentence], passages: dic
     """Veracity of a brief: its body sentences and its computed disputes are the key claims."""
     group_of = {sid: g.group_id for g in groups for sid in g.source_ids}
     claims = [assess_claim(s, passages, group_of, cfg) for s in body if s.kind != "notice" and s.citations]
+    known = {(x.unit, frozenset(x.claim_values | x.other_values)) for c in claims for x in c.contradictions}
     for d in disputes:  # a disagreement on a figure between independent sources is a contested key claim
         first, second = (passages[c] for c in d.citations[:2])
         figs = [f for f in figures_in(d.text) if f.unit][:2]
         a, b = figs if len(figs) == 2 else (None, None)
+        if a and (a.unit, frozenset({a.value, b.value})) in known:
+            continue  # the body claim it contests already counts it
         claims.append(ClaimAssessment(claim=d.text, supporting_groups={group_of[first.source_id]}, contradictions=[
             Contradiction(first.id, second.id, a.unit if a else "figure", {a.value} if a else set(),
                           {b.value} if b else set(), d.text[a.start:a.end] if a else "",
