@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from html import escape
+from html.parser import HTMLParser
 
 import lxml.html
 import trafilatura
@@ -64,9 +66,13 @@ def _hides(style: str) -> bool:
 
 def _hidden_selectors(tree) -> tuple[set[str], set[str]]:
     """Classes and ids that the page's own <style> rules hide."""
+    return _selectors_hidden_by([style.text_content() for style in tree.iter("style")])
+
+
+def _selectors_hidden_by(stylesheets: list[str]) -> tuple[set[str], set[str]]:
     classes, ids = set(), set()
-    for style in tree.iter("style"):
-        for selectors, body in _CSS_RULE.findall(style.text_content()):
+    for css in stylesheets:
+        for selectors, body in _CSS_RULE.findall(css):
             if not _hides(body):
                 continue
             for selector in selectors.split(","):
@@ -87,9 +93,105 @@ def _is_hidden(el, classes: set[str], ids: set[str]) -> bool:
     return bool(names & classes) or (el.get("id") or "") in ids or (bool(names & _HIDDEN_CLASSES) and not responsive)
 
 
+MAX_HTML_DEPTH = 200  # libxml2 stops at 256 levels and the page's text is lost; deeper tags are dropped first
+_RAW_TEXT = {"script", "style"}
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+_TAG_TOKEN = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>")
+
+
+def _max_depth(html: str) -> int:
+    """Nesting depth of the page's tags, estimated in one pass (unclosed tags count as open)."""
+    depth = deepest = 0
+    for m in _TAG_TOKEN.finditer(html):
+        if m.group(2).lower() in _VOID or m.group(3):
+            continue
+        depth = max(0, depth - 1) if m.group(1) else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+class _DepthCap(HTMLParser):
+    """Re-serializes a page with tags below MAX_HTML_DEPTH dropped and their text kept, except the text of
+    elements that are hidden (script, style, inline CSS, hidden attributes, classes hidden by the page)."""
+
+    def __init__(self, classes: set[str], ids: set[str]):
+        super().__init__(convert_charrefs=True)
+        self.classes, self.ids = classes, ids
+        self.out: list[str] = []
+        self.stack: list[tuple[str, bool]] = []  # (tag, emitted)
+        self.hidden_depth = 0  # > 0 inside a hidden element below the cap
+
+    def _hidden(self, tag: str, attrs: dict) -> bool:
+        names = set((attrs.get("class") or "").split())
+        return (tag in _ALWAYS_HIDDEN or "hidden" in attrs or (attrs.get("aria-hidden") or "").lower() == "true"
+                or _hides(attrs.get("style") or "") or bool(names & (self.classes | _HIDDEN_CLASSES))
+                or (attrs.get("id") or "") in self.ids)
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _VOID:
+            if len(self.stack) < MAX_HTML_DEPTH and not self.hidden_depth:
+                self.out.append(self.get_starttag_text() or "")
+            return
+        emit = len(self.stack) < MAX_HTML_DEPTH and not self.hidden_depth
+        if not emit and (self.hidden_depth or self._hidden(tag, {k: v or "" for k, v in attrs})):
+            self.hidden_depth += 1
+        self.stack.append((tag, emit))
+        if emit:
+            self.out.append(self.get_starttag_text() or "")
+
+    def handle_endtag(self, tag):
+        if tag in _VOID or not any(t == tag for t, _ in self.stack):
+            return
+        while self.stack:
+            open_tag, emitted = self.stack.pop()
+            if emitted:
+                self.out.append(f"</{open_tag}>")
+            elif self.hidden_depth:
+                self.hidden_depth -= 1
+            if open_tag == tag:
+                return
+
+    def handle_data(self, data):
+        if self.hidden_depth:
+            return
+        if self.stack and self.stack[-1][0] in _RAW_TEXT:  # script/style text is not markup-escaped
+            self.out.append(data)
+        elif len(self.stack) > MAX_HTML_DEPTH and data.strip():
+            self.out.append(f"<p>{escape(data, quote=False)}</p>")  # a paragraph keeps extractors reading it
+        else:
+            self.out.append(escape(data, quote=False))
+
+    def handle_comment(self, data):
+        pass
+
+    def handle_decl(self, decl):
+        self.out.append(f"<!{decl}>")
+
+
+def cap_html_depth(html: str) -> tuple[str, bool]:
+    """The page with nesting below MAX_HTML_DEPTH flattened (text kept, hidden text dropped), and whether
+    anything was flattened; pages that are not that deep come back unchanged."""
+    if html.count("<") <= MAX_HTML_DEPTH or _max_depth(html) <= MAX_HTML_DEPTH:
+        return html, False
+    styles = re.findall(r"<style\b[^>]*>(.*?)</style\s*>", html, re.IGNORECASE | re.DOTALL)
+    parser = _DepthCap(*_selectors_hidden_by(styles))
+    parser.feed(html)
+    parser.close()
+    while parser.stack:  # close what the page left open
+        tag, emitted = parser.stack.pop()
+        if emitted:
+            parser.out.append(f"</{tag}>")
+    return "".join(parser.out), True
+
+
 def extract_html(html: str) -> tuple[str, dict, list[Removal]]:
     """Article text via trafilatura after dropping hidden elements; metadata from the page."""
     removed: list[Removal] = []
+    html, flattened = cap_html_depth(html)
+    if flattened:
+        removed.append(Removal(reason="oversize-truncated",
+                               text=f"HTML nested deeper than {MAX_HTML_DEPTH} levels: the deeper tags were dropped, "
+                                    "their text kept"))
     meta: dict = {}
     doc = trafilatura.extract_metadata(html)  # before hidden elements go: <head> holds the metadata
     if doc is not None:

@@ -40,6 +40,21 @@ def write_outputs(result: BriefResult, directory: Path, *, ninjs: bool = False) 
             write_all_atomic(files)
             if target == Path(directory):
                 written.extend(files)
+                _remove_other_outcomes(target, prefix)
         except OSError as e:
             raise UsageError(f"{target}: cannot write output ({e.strerror or e})") from None
     return written
+
+
+PREFIXES = ("brief", "REJECTED-brief", "INCOMPLETE-brief")
+FORMATS = ("md", "html", "json", "ninjs.json")
+
+
+def _remove_other_outcomes(directory: Path, prefix: str) -> None:
+    """An earlier run's files of another outcome would sit beside this one's (a stale brief.md next to
+    REJECTED-brief.md reads as published): remove them once the new set is in place. Each earlier
+    run keeps its own copy in its run folder."""
+    for other in PREFIXES:
+        if other != prefix:
+            for fmt in FORMATS:
+                (directory / f"{other}.{fmt}").unlink(missing_ok=True)

@@ -71,6 +71,22 @@ def write_all_atomic(files: dict[Path, str]) -> None:
             Path(old).unlink(missing_ok=True)
 
 
+def ensure_data_dir(data_dir: Path) -> None:
+    """The data dir is a folder this process can write, or a DataDirError (exit 2) that says what is wrong."""
+    from agent.errors import DataDirError
+
+    path = Path(data_dir)
+    hint = "(set --data-dir or BRIEF_DATA_DIR to a writable folder)"
+    if path.exists() and not path.is_dir():
+        raise DataDirError(f"{path}: the data dir is not a folder {hint}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=path, prefix=".write-probe-")
+        probe.close()
+    except OSError as e:
+        raise DataDirError(f"{path}: the data dir cannot be written ({e.strerror or e.__class__.__name__}) {hint}") from None
+
+
 def code_version() -> str:
     """The package version, plus the git commit when running from a checkout."""
     from importlib.metadata import PackageNotFoundError, version
@@ -99,6 +115,7 @@ class RunFolder:
 
     @classmethod
     def create(cls, data_dir: Path, sources: list[Source], settings: Settings) -> "RunFolder":
+        ensure_data_dir(data_dir)
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + corpus_hash(sources)[:8]
         path = Path(data_dir) / "runs" / run_id
         suffix = 1
