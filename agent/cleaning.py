@@ -13,7 +13,7 @@ from agent.checks.injection import injection_spans
 from agent.checks.leakage import leakage_spans
 from agent.checks.tables import repair_row_repeating_cells, table_row_defect_lines
 from agent.schema import Removal
-from agent.text import hidden_tag_text, normalize_unicode
+from agent.text import detect_language, hidden_tag_text, normalize_unicode  # noqa: F401 (detect_language re-exported)
 
 MAX_LINE_CHARS = 20_000
 _CRUFT = re.compile(
@@ -34,16 +34,6 @@ _HIDING = re.compile(
     + r"|(?:left|top|right|text-indent|margin-left|margin-top):-\d{3,}|clip:rect\(0|clip-path:inset\((?:50|100)%"
     r"|transform:scale\(0\)|(?:^|;)color:transparent"
 )
-_STOPWORDS = {
-    "en": "the and of to in is that for on with as was said by",
-    "de": "der die und das ist nicht mit den von zu sich auf",
-    "fr": "le la les et des est une dans pour que qui pas",
-    "es": "el la los las y que del en por una para con",
-    "it": "il la che di e per una non sono del della con",
-    "pt": "o a os as que de do da em para com uma",
-    "nl": "de het een en van is dat op te met voor niet",
-}
-_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 def _short(text: str) -> str:
@@ -257,13 +247,3 @@ def clean_text(text: str) -> tuple[str, list[Removal]]:
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     return text, sorted(removed, key=lambda r: (r.line or 0, r.reason))
-
-
-def detect_language(text: str) -> str:
-    """Tiny stopword vote over the first 2,000 words; 'und' when nothing is clear."""
-    words = _WORDS.findall(text[:20_000].casefold())[:2000]
-    if len(words) < 5:
-        return "und"
-    scores = {lang: sum(w in set(sw.split()) for w in words) for lang, sw in _STOPWORDS.items()}
-    lang, best = max(scores.items(), key=lambda kv: kv[1])
-    return lang if best >= max(2, len(words) // 25) else "und"

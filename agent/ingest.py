@@ -12,11 +12,12 @@ from typing import Sequence
 
 import yaml
 
-from agent.cleaning import clean_text, detect_language, extract_html
+from agent.byline import opening_metadata
+from agent.cleaning import clean_text, extract_html
 from agent.config import Ingest
 from agent.decoding import DecodeError, decode_bytes
 from agent.schema import Passage, Removal, Source, content_id
-from agent.text import split_sentences
+from agent.text import detect_language, split_sentences
 
 EXTENSIONS = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
 META_KEYS = {"outlet", "title", "topic", "url", "published", "language"}
@@ -156,6 +157,8 @@ def _documents(origin: str, text: str, suffix: str) -> tuple[list[tuple[str, dic
     if suffix in (".html", ".htm"):
         return [(text, {}, origin, True)], []
     meta, body = _front_matter(text)
+    if not meta:  # no front matter: the opening lines may state the title, author or outlet and date
+        meta, body = opening_metadata(body)
     return [(body, {k: meta.get(k) for k in META_KEYS}, origin, False)], []
 
 
