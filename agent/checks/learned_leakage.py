@@ -38,6 +38,10 @@ _REPORTING = re.compile(
     r"\b(?:said|says|told|tells|according to|added|adds|stated|states|wrote|writes|announced|explained|"
     r"insisted|promised|replied|asked|urged|warned|claimed|argued|noted|recalled|acknowledged|conceded|"
     r"admitted|apologi[sz]ed|thanked|welcomed|pledged|vowed|declared|testified|tweeted|posted)\b", re.IGNORECASE)
+# The model reads English: a sentence of four words or more with none of these is another language.
+_ENGLISH = set(("the a an and of to in is are was were be been it its this that these those for on with as at by "
+                "or not but if so i me my we our you your he she they their have has had can could will would "
+                "should here there what which who please let all any do does did from about").split())
 SHAPE_FEATURES = ("first_singular", "first_plural", "second_person", "question", "exclamation", "colon_end",
                   "imperative_start", "interjection_start", "has_digit", "log_words", "short")
 
@@ -69,9 +73,7 @@ def eligible(sentence: str) -> bool:
         return False
     if _QUOTES.search(sentence) or _REPORTING.search(sentence):
         return False
-    from agent.cleaning import detect_language  # cleaning imports the pattern layer: import late
-
-    return detect_language(sentence) in ("en", "und")
+    return len(words) < 4 or any(w.casefold().replace("’", "'") in _ENGLISH for w in words)
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,11 @@ def score_sentences(sentences: list[str]) -> list[float] | None:
 
 def learned_leakage_spans(text: str, sentence_spans: list[tuple[int, int]]) -> list[tuple[int, int, float]]:
     """(start, end, probability) of the given sentences the model calls assistant talk."""
+    from agent.cleaning import detect_language  # cleaning imports the pattern layer: import late
+
     model = load_model()
+    if model is None or detect_language(text) not in ("en", "und"):
+        return []
     candidates = [(a, b) for a, b in sentence_spans if eligible(text[a:b])]
     if model is None or not candidates:
         return []
