@@ -55,7 +55,7 @@ def _stem(word: str) -> str:
     return word[:5]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _features(text: str) -> _Features:
     """What a sentence says, reduced to what claim matching compares; cached because passages repeat."""
     entities = set()
@@ -75,7 +75,7 @@ def _features(text: str) -> _Features:
     return _Features(frozenset(entities), frozenset(words), figs, frozenset(_directions(text)), bool(_DENIAL.search(text)))
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def _words(text: str) -> frozenset[str]:
     """Every word of a text, casefolded: a name counts as named however the other source capitalises it."""
     return frozenset(w.removesuffix("'s").removesuffix("’s") for w in re.findall(r"[^\W\d_][\w'’]*", text.casefold()))
@@ -186,14 +186,16 @@ def assess_claim(sentence: Sentence, passages: dict[str, Passage], group_of: dic
     cited = [passages[c] for c in sentence.citations if c in passages]
     result.supporting_groups |= {group_of[p.source_id] for p in cited}
     cited_groups = set(result.supporting_groups)
-    texts: dict[str, str] = {}
-    for p in passages.values():
-        texts[p.source_id] = texts.get(p.source_id, "") + " " + p.text
+    texts = _source_texts(tuple((p.source_id, p.text) for p in passages.values()))
     claim_context = " ".join(texts.get(p.source_id, "") for p in cited[:1])
+    claim = _features(sentence.text)
     for pid, p in passages.items():
         group = group_of.get(p.source_id)
         if group is None or group in cited_groups:
             continue
+        named = _words(texts[p.source_id])
+        if len(claim.entities & named) * 2 < len(claim.entities) or len(claim.words & _stems(p.text)) < 2:
+            continue  # the source never names the claim's entities, or the passage shares too little with it
         for other in _sentences(p.text):
             m = match_claim(sentence.text, other, texts[p.source_id], claim_context, cfg)
             if m.verdict == "contradict" and m.conflict:
@@ -210,6 +212,20 @@ def assess_claim(sentence: Sentence, passages: dict[str, Passage], group_of: dic
                 result.supporting_groups.add(group)
                 break
     return result
+
+
+@lru_cache(maxsize=8)
+def _source_texts(passages: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Each source's passages joined: where a claim's names are looked for."""
+    parts: dict[str, list[str]] = {}
+    for source_id, text in passages:
+        parts.setdefault(source_id, []).append(text)
+    return {source_id: " ".join(texts) for source_id, texts in parts.items()}
+
+
+@lru_cache(maxsize=65536)
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(_stem(w) for w in _WORD.findall(text.casefold()) if len(w) >= 4)
 
 
 def _level(groups: int) -> float:
