@@ -102,7 +102,7 @@ def draft_brief(
     all_sources = records + (ingested.sources if ingested else [])
     skipped = [Skipped(origin=str(s.path), reason=s.reason) for s in (ingested.skipped if ingested else [])]
     if not all_sources:
-        reasons = "; ".join(f"{s.origin}: {s.reason}" for s in skipped[:3]) or "no input given"
+        reasons = "; ".join(f"{s.origin}: {s.reason}" for s in skipped[:3]) or "no sources were given"
         raise NoUsableSources(f"no usable sources ({reasons})")
     report_ingest(progress, all_sources)
     run = RunFolder.create(settings.data_dir, all_sources, settings)

@@ -9,12 +9,14 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from agent.errors import EXIT_REJECTED, BriefError, NoUsableSources, UsageError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# rich_markup_mode=None: help texts are plain text, so "[prices]" or "[[trend]]" is shown, not eaten as markup.
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Turn a pile of sources into a checked, cited editorial brief.")
-err = Console(stderr=True)
+err = Console(stderr=True, markup=False)  # paths, reasons and "[section]" names are never markup
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file layered over configs/default.toml.")]
 DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Store and run folders (default .brief-data).")]
@@ -43,7 +45,7 @@ def _watch(settings, quiet: bool, forced: bool):
 
 
 def _fail(e: BriefError) -> None:
-    err.print(f"[red]error:[/red] {e.one_line()}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(e.one_line())}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(e.exit_code)
 
 
@@ -109,7 +111,7 @@ def ask(
 @app.command()
 def draft(
     paths: Annotated[Optional[list[str]], typer.Argument(help="Folders, files or http(s) URLs of sources ('-' reads stdin).")] = None,
-    feed: Annotated[Optional[list[str]], typer.Option("--feed", help="An RSS or Atom feed URL, or a name from \\[feeds] (repeatable).")] = None,
+    feed: Annotated[Optional[list[str]], typer.Option("--feed", help="An RSS or Atom feed URL, or a name from [feeds] (repeatable).")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="Only feed items this recent, e.g. 24h, 90m, 2d.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many items per feed (newest first).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write brief.md/.html/.json here.")] = None,
@@ -255,6 +257,8 @@ def _draft_json_step(config: Path | None, data_dir: Path | None, budget: dict | 
         settings = _settings(request.config or config, data_dir, budget=budget)
         records, skipped = inline_sources(request, settings)
         paths = [s for s in request.sources if isinstance(s, str)]  # paths or URLs
+        if not records and not paths:  # say why the inline records were unusable, not "no input"
+            raise NoUsableSources(f"no usable sources ({'; '.join(skipped[:3])})")
         with _watch(settings, not show_progress, True) as progress:  # stderr only: stdout is the JSON
             result = draft_brief([*records, *paths], config=settings, progress=progress)
         result.skipped_sources[:0] = [Skipped(origin=r.split(":")[0], reason=r.split(": ", 1)[-1]) for r in skipped]
@@ -311,7 +315,8 @@ def check(
         raise typer.Exit(EXIT_REJECTED)
 
 
-feeds_app = typer.Typer(help="Named outlet feeds (the \\[feeds] table of the config).", no_args_is_help=True)
+feeds_app = typer.Typer(help="Named outlet feeds (the [feeds] table of the config).", no_args_is_help=True,
+                        rich_markup_mode=None)
 app.add_typer(feeds_app, name="feeds")
 
 
@@ -325,7 +330,7 @@ def feeds_list(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     except BriefError as e:
         _fail(e)
     if not settings.feeds:
-        err.print("no feeds configured: add a \\[feeds] table (name = URL) to a config file", highlight=False)
+        err.print("no feeds configured: add a [feeds] table (name = URL) to a config file", markup=False)
     seen = SeenItems(settings.data_dir)
     for name, url in sorted(settings.feeds.items()):
         print(f"{name}\t{url}\t{len(seen.data.get(url, {}))} item(s) seen")
@@ -348,7 +353,7 @@ def feeds_check(
         window = parse_since(since)
         names = feeds or sorted(settings.feeds)
         if not names:
-            raise UsageError("no feeds configured and none given: brief feeds check URL, or a \\[feeds] table")
+            raise UsageError("no feeds configured and none given: brief feeds check URL, or a [feeds] table")
         targets = [resolve_feed(n, settings.feeds) for n in names]
     except BriefError as e:
         _fail(e)
@@ -371,7 +376,7 @@ def feeds_check(
         raise typer.Exit(3)
 
 
-trends_app = typer.Typer(help="The tracked-trend registry.", no_args_is_help=True)
+trends_app = typer.Typer(help="The tracked-trend registry.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(trends_app, name="trends")
 
 
@@ -388,18 +393,34 @@ def trends_list(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
         print(f"{record.name} — {len(record.briefs)} brief(s){' (seed)' if record.seeded else ''}")
 
 
+def match_name(name: str, names: list[str], what: str, see: str) -> str:
+    """The one name meant: exact, else case-insensitive, else a unique case-insensitive prefix."""
+    if name in names:
+        return name
+    folded = name.casefold().strip()
+    for candidates in ([n for n in names if n.casefold() == folded], [n for n in names if n.casefold().startswith(folded)]):
+        if len(candidates) == 1:
+            return candidates[0]
+        if len(candidates) > 1:
+            shown = ", ".join(f"'{n}'" for n in sorted(candidates)[:5])
+            raise UsageError(f"'{name}' matches {len(candidates)} {what}s ({shown}); give more of the name")
+    raise UsageError(f"no {what} named '{name}' (see: {see})")
+
+
 @trends_app.command("show")
-def trends_show(name: str, config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+def trends_show(
+    name: Annotated[str, typer.Argument(help="The trend's name, any case, or a unique start of it.")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
     """One trend and the briefs linked to it."""
     from agent.api import _registry
 
     try:
         registry = _registry(_settings(config, data_dir))
-        if name not in registry.records:
-            raise UsageError(f"no trend named '{name}' (see: brief trends list)")
+        record = registry.records[match_name(name, list(registry.records), "trend", "brief trends list")]
     except BriefError as e:
         _fail(e)
-    record = registry.records[name]
     print(f"{record.name}\n{record.description}")
     for b in record.briefs:
         print(f"  {b.linked_on} {b.run_id}: {b.headline}")
@@ -418,13 +439,20 @@ def trends_seed(path: Path, config: ConfigOpt = None, data_dir: DataDirOpt = Non
 
 
 @app.command()
-def schema(output: Annotated[Path, typer.Argument(help="Where to write the JSON Schema.")] = Path("schemas/brief.schema.json")) -> None:
-    """Export the JSON Schema of brief.json."""
+def schema(output: Annotated[Optional[Path], typer.Argument(help="Write the JSON Schema to this file (default: stdout).")] = None) -> None:
+    """Print (or write) the JSON Schema of brief.json."""
+    import tempfile
+
     from agent.schema import export_brief_schema
 
+    if output is None:  # the one exporter writes files: let it write one we print
+        with tempfile.TemporaryDirectory() as tmp:
+            export_brief_schema(Path(tmp) / "brief.schema.json")
+            sys.stdout.write((Path(tmp) / "brief.schema.json").read_text(encoding="utf-8"))
+        return
     output.parent.mkdir(parents=True, exist_ok=True)
     export_brief_schema(output)
-    print(f"wrote {output}")
+    err.print(f"wrote {output}", highlight=False, soft_wrap=True)
 
 
 # --- brief eval: the evaluation harness (evals/) ----------------------------------------------
@@ -441,7 +469,8 @@ class _EvalGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-eval_app = typer.Typer(cls=_EvalGroup, no_args_is_help=True, help="Evaluate the agent on a dataset of cases.")
+eval_app = typer.Typer(cls=_EvalGroup, no_args_is_help=True, help="Evaluate the agent on a dataset of cases.",
+                       rich_markup_mode=None)
 app.add_typer(eval_app, name="eval")
 
 

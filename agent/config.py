@@ -10,6 +10,7 @@ BRIEF_DATA_DIR; BRIEF_API_TOKENS (the service's bearer tokens, read by api_token
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import tomllib
@@ -263,12 +264,29 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     return layer
 
 
+def _did_you_mean(loc: tuple) -> str:
+    """' (did you mean 'x'?)' for an unknown key close to a key the same table knows."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return ""
+        model = field.annotation
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def _format_error(err: ValidationError, origin: str) -> str:
-    first = err.errors()[0]
-    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    if first["type"] == "extra_forbidden":
-        return f"{origin}: unknown key '{key}'"
-    return f"{origin}: key '{key}': {first['msg']}"
+    """Every problem in one line, each naming its key; unknown keys get a 'did you mean'."""
+    problems = []
+    for error in err.errors():
+        key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            problems.append(f"unknown key '{key}'{_did_you_mean(error['loc'])}")
+        else:
+            problems.append(f"key '{key}': {error['msg']}")
+    count = f"{len(problems)} problems: " if len(problems) > 1 else ""
+    return f"{origin}: {count}" + "; ".join(problems)
 
 
 def load_settings(

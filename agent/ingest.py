@@ -44,6 +44,9 @@ def _folder(path: Path, result: IngestResult) -> list[Path]:
     for root, dirs, names in os.walk(path, onerror=unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found += [Path(root) / n for n in names if not n.startswith(".") and n.lower() != "readme.md"]
+    if not found:
+        result.skipped.append(Skipped(str(path), "empty folder: no source files in it (hidden files and README.md "
+                                                 "are left out)"))
     files: list[Path] = []
     for child in sorted(found):
         if not child.is_file():
@@ -119,7 +122,8 @@ def build_source(text: str, meta: dict, origin: str, raw: bytes, settings: Inges
     removed += cleaning
     if len(cleaned) < settings.min_source_chars:
         what = ", ".join(sorted({r.reason for r in removed})) or "nothing"
-        return f"no usable text after cleaning ({len(cleaned)} characters left; removed: {what})"
+        return (f"no usable text after cleaning ({len(cleaned)} characters left, fewer than [ingest] "
+                f"min_source_chars = {settings.min_source_chars}; removed: {what})")
     return Source(
         id=content_id(cleaned), outlet=str(meta.get("outlet") or "Unknown outlet"),
         title=str(meta.get("title") or ""), topic=str(meta.get("topic") or ""),

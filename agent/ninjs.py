@@ -7,14 +7,16 @@ publishes it. The checker's verdict and the veracity label go in edNote, the not
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
+from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from agent.errors import UsageError
 from agent.result import BriefResult
-from agent.schema import Brief, CheckReport
+from agent.schema import Brief, CheckReport, Sentence
 
 NINJS_VERSION = "3.3"
 NINJS_SCHEMA_URI = "http://www.iptc.org/std/ninjs/ninjs-schema_3.3.json#"
@@ -62,15 +64,49 @@ def editorial_note(result: BriefResult, brief: Brief) -> str:
     return " ".join(f"{head} {verdict}. {veracity}".split())
 
 
+def _sentences(items: list[Sentence]) -> str:
+    """Sentences as HTML text: quoted source sentences in <q>, notices in <em>, never citation ids."""
+    out = []
+    for s in items:
+        text = escape(" ".join(s.text.split()))
+        out.append(f"<q>{text}</q>" if s.kind == "extracted" else f"<em>{text}</em>" if s.kind == "notice" else text)
+    return " ".join(out)
+
+
+def body_html(result: BriefResult, brief: Brief) -> str:
+    """The brief's body as clean HTML for newsroom systems: no passage ids, no internal markers, no headline."""
+    from agent.render import SECTION_TITLES
+
+    parts = []
+    if result.status != "published":
+        problems = len(result.report.violations) if result.report else 0
+        parts.append(f"<p><strong>{escape(result.status.upper())} DRAFT — NOT FOR PUBLICATION.</strong> "
+                     f"The checker found {problems} problem{'s' if problems != 1 else ''}.</p>")
+    parts += [f"<p>{_sentences(p.sentences)}</p>" for p in brief.body]
+    t, v = brief.trend, brief.veracity
+    parts.append(f"<p><strong>Part of a tracked trend{' (provisional)' if t.provisional else ''}:</strong> "
+                 f"{escape(t.name)} — {escape(t.description)}</p>")
+    parts.append(f"<p><strong>Veracity: {escape(v.label)} {v.score}/100</strong>"
+                 f"{' (provisional)' if v.provisional else ''} — {escape(v.rationale)}</p>")
+    for field, title in SECTION_TITLES.items():
+        items = getattr(brief, field)
+        parts.append(f"<h2>{escape(title)}</h2>")
+        if field == "what_to_watch":
+            parts.append("<ul>" + "".join(f"<li>{_sentences([s])}</li>" for s in items) + "</ul>")
+        else:
+            parts.append(f"<p>{_sentences(items)}</p>")
+    parts.append(f"<p><em>{escape(brief.disclaimer)}</em></p>")
+    parts.append(f"<p>{escape(brief.source_line)}</p>")
+    return "\n".join(parts)
+
+
 def to_ninjs(result: BriefResult, *, now: datetime | None = None) -> dict[str, Any]:
     """The ninjs document of a drafted brief, published or rejected; pubStatus is always "withheld"."""
-    from agent.render import render_markdown
-
     brief = result.brief
     if brief is None:
         raise UsageError(f"no brief to export as ninjs (status {result.status})")
     exported = _timestamp(now or datetime.now(timezone.utc))
-    body = render_markdown(brief, result.report, result.passages, status=result.status)
+    body = body_html(result, brief)
     v = brief.veracity
     return {
         "uri": f"urn:brief-agent:{result.run_id or 'unsaved'}",
@@ -90,8 +126,8 @@ def to_ninjs(result: BriefResult, *, now: datetime | None = None) -> dict[str, A
             {"role": "veracity", "contentType": "text/plain",
              "value": f"{v.label} {v.score}/100{' (provisional)' if v.provisional else ''}: {v.rationale}"},
         ],
-        "bodies": [{"role": "main", "contentType": "text/markdown", "charCount": len(body),
-                    "wordCount": len(body.split()), "value": body}],
+        "bodies": [{"role": "main", "contentType": "text/html", "charCount": len(body),
+                    "wordCount": len(re.sub(r"<[^>]+>", " ", body).split()), "value": body}],
         "edNote": editorial_note(result, brief),
         "subjects": [{"name": brief.trend.name, "rel": "trend"}],
         "infoSources": [

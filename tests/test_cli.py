@@ -141,3 +141,58 @@ def test_json_step_errors_are_json(tmp_path, fake_openai, stdin, code, exit_code
     error = json.loads(proc.stdout)
     assert error["status"] == "failed" and error["error"]["code"] == code and error["error"]["message"]
     assert fake_openai.requests == []
+
+
+@pytest.mark.parametrize("args, text", [(["draft", "--help"], "Stop at this cost from [prices] (exit 7)"),
+                                        (["trends", "seed", "--help"], "TOML file of [[trend]] name/description"),
+                                        (["feeds", "--help"], "the [feeds] table")])
+def test_help_texts_keep_their_brackets(tmp_path, args, text):
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and text in " ".join(proc.stdout.split())
+
+
+def test_error_lines_keep_their_brackets(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[fetch]\nallow_networks = ['not-a-net']\n")
+    proc = run(["draft", str(STORY)], tmp_path, config=cfg)
+    assert proc.returncode == 2 and "fetch.allow_networks" in proc.stderr and "'not-a-net'" in proc.stderr
+
+
+def test_trends_show_takes_any_case_or_a_unique_prefix(tmp_path):
+    seed = tmp_path / "seed.toml"
+    seed.write_text("".join(f'[[trend]]\nname = "{n}"\ndescription = "About {n.lower()}."\n\n' for n in
+                            ("Tram Lines Extend Outward", "Tram Fares Rise Again", "Harbour Towns Build Ferries")))
+    assert run(["trends", "seed", str(seed)], tmp_path).returncode == 0
+    exact = run(["trends", "show", "tram lines extend outward"], tmp_path)
+    assert exact.returncode == 0 and exact.stdout.startswith("Tram Lines Extend Outward\n")
+    prefix = run(["trends", "show", "harbour"], tmp_path)
+    assert prefix.returncode == 0 and prefix.stdout.startswith("Harbour Towns Build Ferries\n")
+    ambiguous = run(["trends", "show", "Tram"], tmp_path)
+    assert ambiguous.returncode == 2 and "'Tram' matches 2 trends" in ambiguous.stderr
+    assert "'Tram Fares Rise Again'" in ambiguous.stderr
+    missing = run(["trends", "show", "ports"], tmp_path)
+    assert missing.returncode == 2 and "no trend named 'ports'" in missing.stderr
+
+
+def test_schema_prints_to_stdout_and_writes_only_when_given_a_file(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "BRIEF"))}
+    env["PYTHONPATH"] = str(ROOT)
+    printed = subprocess.run([sys.executable, "-m", "agent.cli", "schema"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert printed.returncode == 0 and json.loads(printed.stdout)["title"] == "BriefDocument"
+    assert list(tmp_path.iterdir()) == []  # no schemas/ folder in the working directory
+    written = subprocess.run([sys.executable, "-m", "agent.cli", "schema", "out/s.json"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert written.returncode == 0 and (tmp_path / "out" / "s.json").read_text() == printed.stdout
+
+
+def test_no_usable_sources_says_why(tmp_path, fake_openai):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / ".hidden.md").write_text("x")
+    proc = run(["draft", str(tmp_path / "empty")], tmp_path, fake_openai.base_url)
+    assert proc.returncode == 3 and "empty folder" in proc.stderr and "no input given" not in proc.stderr
+    short = run(["draft", "--json", "-"], tmp_path, fake_openai.base_url, stdin='{"sources": [{"text": "Too short."}]}')
+    error = json.loads(short.stdout)["error"]
+    assert short.returncode == 3 and "inline[0]: no usable text after cleaning (10 characters left" in error["message"]
+    assert "min_source_chars = 80" in error["message"] and fake_openai.requests == []

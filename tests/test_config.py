@@ -59,3 +59,24 @@ def test_openai_base_url_env_applies_to_both_roles_and_secret_never_dumped():
     s = load_settings(env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-secret"})
     assert s.drafter.base_url == s.judge.base_url == "http://127.0.0.1:9/v1"
     assert "sk-secret" not in str(s.public_dump())
+
+
+def test_every_config_error_is_reported_at_once_with_did_you_mean(tmp_path):
+    text = ("[drafer]\nmodel = 'x'\n[drafter]\ntemprature = 1\nmax_atempts = 2\n[draft]\nmax_revisions = -1\n"
+            "[fetch]\nallow_privat = true\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(write(tmp_path, text), env={})
+    line = e.value.one_line()
+    assert "\n" not in line and line.startswith(f"{tmp_path / 'c.toml'}: 5 problems: ")
+    for part in ["unknown key 'drafer' (did you mean 'drafter'?)",
+                 "unknown key 'drafter.temprature' (did you mean 'temperature'?)",
+                 "unknown key 'drafter.max_atempts' (did you mean 'max_attempts'?)",
+                 "key 'draft.max_revisions': Input should be greater than or equal to 0",
+                 "unknown key 'fetch.allow_privat' (did you mean 'allow_private'?)"]:
+        assert part in line
+
+
+def test_no_suggestion_when_nothing_is_close(tmp_path):
+    with pytest.raises(ConfigError) as e:
+        load_settings(write(tmp_path, "[drafter]\nzzz = 1\n"), env={})
+    assert e.value.one_line().endswith("unknown key 'drafter.zzz'")

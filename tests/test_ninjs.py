@@ -56,8 +56,10 @@ def test_a_published_brief_is_valid_ninjs_and_still_withheld(tmp_path, fake_open
         (ref.outlet, "source", ref.source_id) for ref in brief.sources]
     assert len(document["infoSources"]) == 3
     body = document["bodies"][0]
-    assert body["contentType"] == "text/markdown" and f"# {brief.headline}" in body["value"]
+    assert body["contentType"] == "text/html" and body["value"].startswith("<p>")
     assert body["charCount"] == len(body["value"]) and "NOT FOR PUBLICATION" not in body["value"]
+    assert "<h2>The nuance</h2>" in body["value"] and "<h2>What to watch</h2>\n<ul><li>" in body["value"]
+    assert brief.source_line in body["value"] and brief.headline not in body["value"]
 
     urls = ["https://wire.example/tram", "wire.example/no-scheme", None]
     refs = [ref.model_copy(update={"url": url}) for ref, url in zip(brief.sources, urls)]
@@ -82,6 +84,27 @@ def test_a_rejected_brief_is_withheld_with_its_violations_in_the_note(tmp_path, 
     assert document["edNote"].startswith("REJECTED by the checker: NOT FOR PUBLICATION")
     assert "Checker: fail" in document["edNote"] and "chatbot-leakage [" in document["edNote"]
     assert "NOT FOR PUBLICATION" in document["bodies"][0]["value"]
+
+
+def test_the_ninjs_body_is_clean_html_without_internal_markers():
+    from agent.ninjs import body_html
+    from agent.schema import Brief, Paragraph, Sentence, SourceRef, Trend, Veracity
+
+    said = Sentence(text="The council voted 31 to 9 <b>on Tuesday</b>.", citations=["S1:1"])
+    quoted = Sentence(text="The firm said it would hire 400 workers.", citations=["S2:2"], kind="extracted")
+    none = Sentence(text="The sources name no next steps to watch.", kind="notice")
+    brief = Brief(headline="H", dek="D", body=[Paragraph(sentences=[said, quoted])], trend=Trend(name="T", description="d"),
+                  veracity=Veracity(label="Plausible", score=55, rationale="r"), who_benefits=[said], nuance=[quoted],
+                  what_this_means=[said], what_to_watch=[none], disclaimer="Not advice.",
+                  sources=[SourceRef(source_id="src-1", number=1, outlet="Wire", topic="t")])
+    html = body_html(BriefResult(status="published", brief=brief), brief)
+    assert "[S1:1]" not in html and "S2:2" not in html and "(extracted)" not in html
+    assert "&lt;b&gt;on Tuesday&lt;/b&gt;" in html  # source text is text, never markup
+    assert "<q>The firm said it would hire 400 workers.</q>" in html
+    assert "<li><em>The sources name no next steps to watch.</em></li>" in html
+    import lxml.html
+
+    assert lxml.html.fragments_fromstring(html)  # well-formed enough to parse
 
 
 def test_no_brief_cannot_be_exported():
