@@ -2,7 +2,7 @@
 """Robustness figures against the fake model on loopback: test groups, attempts per call, data loss,
 canary leaks, false blocks, and a bounded soak with random faults.
 
-    python benchmarks/robustness.py [--quick] [--soak N] [--seed S] [--no-tests]
+    python benchmarks/robustness.py [--quick] [--soak N] [--seed S] [--no-tests] [--security-only]
 
 --quick: a 30-draft soak and one mode per injection case. The test groups run through pytest in a
 subprocess (tests/test_bad_inputs.py, tests/test_endpoint_faults.py, tests/test_injection.py without
@@ -325,7 +325,13 @@ def main() -> None:
     parser.add_argument("--max-minutes", type=float, default=30.0, help="the soak stops here even if drafts remain")
     parser.add_argument("--no-tests", action="store_true", help="skip the pytest groups")
     parser.add_argument("--soak-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--security-only", action="store_true", help="only the security rows (issue 16)")
     args = parser.parse_args()
+    if args.security_only:
+        from benchmarks.security import print_rows
+
+        print_rows(table, quick=args.quick)
+        return
     if args.soak_child is not None:
         with quiet():
             figures = soak(args.soak_child, args.seed, args.max_minutes)
@@ -354,6 +360,10 @@ def main() -> None:
           ["control", "path/mode", "status", "false block"], benign)
 
     table("Resume after a kill (repeated requests counted at the fake server)", ["case", "result"], resume_rows())
+
+    from benchmarks.security import print_rows  # path escapes, metadata injection, checker times, redaction
+
+    print_rows(table, quick=args.quick)
 
     # the soak runs in a fresh process, so its memory and descriptors are its own
     proc = subprocess.run([sys.executable, __file__, "--soak-child", str(n), "--seed", str(args.seed),
