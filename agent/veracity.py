@@ -271,19 +271,33 @@ def score_veracity(claims: list[ClaimAssessment], groups: list[SourceGroup], cit
         label = "Disputed"
     elif disputed_claims and label == cfg.labels[0].name and len(cfg.labels) > 1:
         label = cfg.labels[1].name  # a disputed figure rules out the top label
-    rationale = f"{label}: {_reading(best_groups, official, claims, cited_groups, copies)}; {_disputes(disputed_claims)}."
+    rationale = f"{label}: {_reading(best, official, claims, cited_groups, copies)}; {_disputes(disputed_claims)}."
     return Veracity(label=label, score=score, rationale=rationale, provisional=False, factors=factors)
 
 
-def _reading(best_groups: int, official: list[str], claims: list[ClaimAssessment],
+_EVENT_NAMES = {("approval", 1): "the approval", ("approval", -1): "the rejection", ("amount", 1): "the rise",
+                ("amount", -1): "the fall", ("openness", 1): "the opening", ("openness", -1): "the closure",
+                ("outcome", 1): "the win", ("outcome", -1): "the defeat", ("jobs", 1): "the hiring",
+                ("jobs", -1): "the job cuts", ("verdict", 1): "the acquittal", ("verdict", -1): "the conviction"}
+
+
+def _event_name(claim: str) -> str:
+    """'the approval' when the claim's main clause has one clear event; else 'the lead claim'."""
+    main = clauses(claim)[:1] if looks_english(claim) else []  # the main clause names the event
+    names = {_EVENT_NAMES.get((group, sign)) for c in main for _, group, sign in direction_marks(c)} - {None}
+    return names.pop() if len(names) == 1 else "the lead claim"
+
+
+def _reading(best: ClaimAssessment | None, official: list[str], claims: list[ClaimAssessment],
              cited_groups: list[SourceGroup], copies: int) -> str:
     """The corroboration half of the one-line rationale."""
+    best_groups = len(best.supporting_groups) if best else 0
     syndicated = f" ({copies} syndicated cop{'y' if copies == 1 else 'ies'} counted once)" if copies else ""
     if not claims:
         return "no key claim to check"
     if best_groups >= 2:
         backed = sum(1 for c in claims if len(c.supporting_groups) >= 2)
-        text = f"{best_groups} independent outlets report the lead claim{syndicated}"
+        text = f"{best_groups} independent outlets report {_event_name(best.claim)}{syndicated}"
         verb = "has" if backed == 1 else "have"
         return text + (f", {backed} of {len(claims)} key claims {verb} a second independent source" if len(claims) > 1 else "")
     outlets = [g.outlets[0] for g in cited_groups if g.outlets]
