@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Sequence
 
-from agent.config import Settings, load_settings
+from agent.config import DEFAULT_CONFIG, Settings, load_settings
 from agent.drafting import assemble_brief
 from agent.errors import BudgetExceeded, NoUsableSources
 from agent.fetch import Fetcher, is_url
@@ -16,6 +17,9 @@ from agent.nodes import BriefState, Deps
 from agent.result import BriefDocument, BriefResult, QuotedPassage, Skipped, Usage
 from agent.runs import RunFolder
 from agent.schema import Passage, Source
+
+
+DEFAULT_SEED_TRENDS = DEFAULT_CONFIG.parent / "seed-trends.toml"
 
 
 def _passages(sources: list[Source], passage_chars: int) -> dict[str, Passage]:
@@ -65,9 +69,14 @@ def _registry(settings: Settings):
     from agent.trends import TrendRegistry
 
     registry = TrendRegistry(settings.data_dir, build_embedding_function(settings.embeddings), settings.trends.threshold)
-    if settings.trends.seed_file and not registry.records:
-        registry.seed(settings.trends.seed_file)
+    if not registry.records:  # the shipped seed trends unless the config names its own
+        registry.seed(settings.trends.seed_file or DEFAULT_SEED_TRENDS)
     return registry
+
+
+def sources_key(sources: list[Source]) -> str:
+    """The same set of sources, in any order, gives the same key (a rerun links to its trend once)."""
+    return hashlib.sha256("\n".join(sorted(s.id for s in sources)).encode()).hexdigest()[:16]
 
 
 def _store(settings: Settings):
@@ -145,9 +154,10 @@ def _execute(run: RunFolder, settings: Settings, sources: list[Source], skipped:
     drafter = drafter or _drafter(settings, call_log, cache)
     mode = settings.draft.mode
     if mode == "auto":
-        mode = "sentence" if settings.drafter.embedded else "section"
+        mode = "faithful" if settings.drafter.is_weak else "section"
     judge = _judge(settings, call_log, cache)
-    deps = Deps(settings=settings, store=store, drafter=drafter, mode=mode, judge=judge)
+    registry = _registry(settings)
+    deps = Deps(settings=settings, store=store, drafter=drafter, mode=mode, judge=judge, trends=registry)
     status_override, error = None, None
     with open_checkpointer(run.path) as saver:
         graph = build_graph(deps, checkpointer=saver)
@@ -165,8 +175,8 @@ def _execute(run: RunFolder, settings: Settings, sources: list[Source], skipped:
         values = graph.get_state(cfg).values
     state = BriefState(**values) if values else BriefState(sources=sources, passages=passages)
     brief = assemble_brief(state, settings) if state.sections else None
-    if state.status == "published" and status_override is None:  # only checked briefs join the trend registry
-        brief = brief.model_copy(update={"trend": _registry(settings).assign(brief, run.run_id)})
+    if state.status == "published" and status_override is None:  # only checked briefs are linked; the brief is unchanged
+        registry.link(brief, run.run_id, sources_key(sources))
     cited = {c for sents in brief.cited_sections().values() for s in sents for c in s.citations} if brief else set()
     quoted = {pid: QuotedPassage(source_id=p.source_id, text=p.text, start=p.start, end=p.end)
               for pid, p in passages.items() if pid in cited}

@@ -41,11 +41,17 @@ class ModelRole(Section):
     max_retry_after_s: float = Field(30.0, ge=0)
     structured_output: Literal["auto", "json_schema", "json_object"] = "auto"
     context_tokens: int = Field(8192, ge=512)
+    weak: bool | None = Field(None, description="A model that can't rewrite without changing meaning: drafting "
+                              "selects and compresses only. None: weak when embedded.")
     api_key: SecretStr | None = Field(None, exclude=True, description="Only from the environment.")
 
     @property
     def embedded(self) -> bool:
         return not self.base_url
+
+    @property
+    def is_weak(self) -> bool:
+        return self.embedded if self.weak is None else self.weak
 
 
 class Embeddings(Section):
@@ -76,7 +82,11 @@ class Draft(Section):
     watch_bullets: int = Field(2, ge=1)
     disclaimer: str = "Observations to monitor, not financial advice."
     fallback: Literal["extract", "reject"] = "extract"
-    mode: Literal["auto", "sentence", "section"] = "auto"
+    mode: Literal["auto", "faithful", "sentence", "section"] = Field(
+        "auto", description="auto: faithful for a weak drafter (the embedded model, or weak = true), section "
+        "otherwise. faithful: every sentence is a cleaned source sentence, shortened only by verified deletion. "
+        "section: the model writes each section. sentence: the model rewrites one passage at a time (no "
+        "meaning guarantee; kept for comparison).")
 
 
 class VeracityLabel(Section):
@@ -111,7 +121,7 @@ class VeracityConfig(Section):
 
 
 class Trends(Section):
-    threshold: float = Field(0.45, ge=0, le=1, description="Cosine similarity to join an existing trend.")
+    threshold: float = Field(0.35, ge=0, le=1, description="Cosine similarity (MiniLM) a story needs to join a tracked trend.")
     seed_file: Path | None = Field(None, description="TOML with [[trend]] name/description, loaded on first use.")
 
 

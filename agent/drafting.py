@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent.config import Settings
+from agent.house_format import SECTIONS, labels
 from agent.schema import Brief, Paragraph, Passage, Sentence, Source, SourceRef, Trend
 from agent.independence import group_sources
 from agent.text import split_sentences
@@ -15,44 +15,6 @@ from agent.veracity import brief_veracity
 if TYPE_CHECKING:
     from agent.nodes import BriefState
 
-
-@dataclass(frozen=True)
-class SectionSpec:
-    purpose: str
-    query_hint: str
-    notice: str
-    count: int = 1
-
-
-SECTIONS: dict[str, SectionSpec] = {
-    "body": SectionSpec(
-        purpose="the main facts of the story: who did what, when and where, with the key figures",
-        query_hint="announced said reported agreed decision figures",
-        notice="The sources do not support a summary of this story.",
-        count=5,
-    ),
-    "who_benefits": SectionSpec(
-        purpose="If true, who benefits: which people, companies or institutions gain if this is true",
-        query_hint="benefit gain profit win advantage revenue jobs contract",
-        notice="The sources do not say who would benefit.",
-    ),
-    "nuance": SectionSpec(
-        purpose="The nuance: what is confirmed, and what is disputed, uncertain or claimed by only one side",
-        query_hint="however disputed unclear critics questioned differ estimate not confirmed",
-        notice="The sources do not describe any dispute or uncertainty.",
-    ),
-    "what_this_means": SectionSpec(
-        purpose="What this means: the broader significance of the story",
-        query_hint="significance implications broader future strategy shift",
-        notice="The sources do not discuss the wider significance.",
-    ),
-    "what_to_watch": SectionSpec(
-        purpose="What to watch: one upcoming step, decision or deadline worth monitoring",
-        query_hint="next expected will plans deadline vote review due later this year",
-        notice="The sources name no next steps to watch.",
-        count=2,
-    ),
-}
 
 _WORD = re.compile(r"\w+")
 
@@ -105,10 +67,18 @@ def _topic(source: Source) -> str:
     return " ".join(words[:4]) if words else "untitled"
 
 
+def _with_lead(body: list[Sentence], state: "BriefState") -> list[Sentence]:
+    """The key claims for veracity: the lead (the dek, when it is a source sentence) and the body."""
+    if not state.dek_citations:
+        return body
+    return [Sentence(text=state.dek, citations=state.dek_citations, kind="selected")] + body
+
+
 def assemble_brief(state: "BriefState", settings: Settings) -> Brief:
     """Build the Brief from drafted sections; source list, citations and disclaimer are ours."""
     sections = state.sections
     cited_ids = {c.split(":")[0] for sents in sections.values() for s in sents for c in s.citations}
+    cited_ids |= {c.split(":")[0] for c in state.dek_citations}
     refs, cited_sources = [], []
     for number, source in enumerate(state.sources, start=1):
         if f"S{number}" in cited_ids:
@@ -122,8 +92,10 @@ def assemble_brief(state: "BriefState", settings: Settings) -> Brief:
         headline=state.headline,
         dek=state.dek,
         body=paragraphs,
-        trend=state.trend or Trend(name="Untracked story", description="No trend matched yet."),
-        veracity=brief_veracity(body, [s for s in sections.get("nuance", []) if s.kind == "computed"], state.passages, state.groups or group_sources(state.sources),
+        trend=state.trend or Trend(name=labels(state.language).untracked_name,
+                                   description=labels(state.language).untracked_description),
+        language=state.language,
+        veracity=brief_veracity(_with_lead(body, state), [s for s in sections.get("nuance", []) if s.kind == "computed"], state.passages, state.groups or group_sources(state.sources),
                                 {s.id for s in cited_sources}, settings.veracity),
         who_benefits=sections.get("who_benefits", []),
         nuance=sections.get("nuance", []),

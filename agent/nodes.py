@@ -14,8 +14,10 @@ from agent.checks.repetition import find_repetition
 from agent.checks.support import numbers_in
 from agent.checks.run import check_brief
 from agent.config import Settings
-from agent.drafting import SECTIONS, assemble_brief, extract_candidates, extract_fallback, select_passages
+from agent.drafting import assemble_brief, extract_candidates, extract_fallback, select_passages
+from agent.house_format import SECTIONS, SELECTION_ORDER, brief_language
 from agent.errors import ContextTooLong, LLMOutputInvalid
+from agent.faithful import draft_faithful
 from agent.prompting import render
 from agent.independence import SourceGroup, group_sources
 from agent.schema import CheckReport, Passage, Sentence, Source, Trend
@@ -39,6 +41,10 @@ class BriefState:
     revision: int = 0
     fell_back: bool = False
     status: str = "drafting"
+    language: str = "en"
+    dek_citations: list[str] = field(default_factory=list)  # the passage the dek (the lead sentence) comes from
+    shortened: dict[str, str] = field(default_factory=dict)  # verified model shortenings, so revisions reuse them
+    excluded: list[str] = field(default_factory=list)  # source sentences the checker rejected (faithful mode)
 
 
 @dataclass
@@ -48,8 +54,9 @@ class Deps:
     settings: Settings
     store: Any  # agent.store.PassageStore
     drafter: Any  # agent.llm.LLMClient
-    mode: Literal["sentence", "section"] = "sentence"
+    mode: Literal["faithful", "sentence", "section"] = "faithful"
     judge: Any = None  # agent.checks.claims.Judge, when the checker's judge layer is on
+    trends: Any = None  # agent.trends.TrendRegistry: the tracked trends a story may belong to
 
 
 class SentenceDraft(BaseModel):
@@ -75,7 +82,6 @@ class TrendDraft(BaseModel):
     description: str = Field(min_length=3, max_length=300)
 
 
-SELECTION_ORDER = ("what_to_watch", "who_benefits", "nuance", "what_this_means", "body")
 UNTRACKED = Trend(name="Untracked story", description="No trend has been matched to this story yet.")
 
 
@@ -94,10 +100,10 @@ def retrieve(state: BriefState, deps: Deps) -> dict:
         spec = SECTIONS[name]
         hits = deps.store.search(f"{spec.query_hint} {topic}", source_ids=source_ids, k=cfg.passages_per_section * 3)
         ids = [f"S{numbers[h.source_id]}:{h.k}" for h in hits if f"S{numbers[h.source_id]}:{h.k}" in state.passages]
-        limit = cfg.body_sentences if name == "body" else (cfg.watch_bullets if name == "what_to_watch" else spec.count)
-        selected[name] = select_passages(ids, state.passages, limit, cfg.max_passages_per_source, avoid=used)
+        selected[name] = select_passages(ids, state.passages, spec.count(cfg), cfg.max_passages_per_source, avoid=used)
         used.update(selected[name])
-    return {"selected": {name: selected[name] for name in SECTIONS}, "groups": group_sources(state.sources)}
+    return {"selected": {name: selected[name] for name in SECTIONS}, "groups": group_sources(state.sources),
+            "language": brief_language([s.language for s in state.sources])}
 
 
 # --- draft / revise ---------------------------------------------------------------------
@@ -119,9 +125,7 @@ def _section_call(deps: Deps, state: BriefState, section: str, feedback: list[st
     passages = [state.passages[i] for i in state.selected[section]]
     outlets = {s.id: s.outlet for s in state.sources}
     spec = SECTIONS[section]
-    count = len(passages) if section == "what_to_watch" else spec.count
-    if section == "body":
-        count = deps.settings.draft.body_sentences
+    count = len(passages) if section == "what_to_watch" else spec.count(deps.settings.draft)
     budget = getattr(deps.drafter, "context_budget", lambda: None)()
     while True:  # pack to fit the model's context; shrink on a context-length error; never resend
         messages = render(
@@ -173,18 +177,29 @@ def _summary(sections: dict[str, list[Sentence]]) -> str:
     return " ".join(s.text for s in sections.get("body", []) if s.kind != "notice")[:1500]
 
 
+def _disputes(state: BriefState) -> list[Sentence]:
+    all_selected = list(dict.fromkeys(pid for ids in state.selected.values() for pid in ids))
+    return key_claim_contradictions(all_selected, state.passages, state.groups,
+                                    {src.id: src.outlet for src in state.sources})
+
+
+def _with_disputes(sections: dict[str, list[Sentence]], computed: list[Sentence]) -> dict[str, list[Sentence]]:
+    if computed:  # disagreements on figures are computed from passages, not asked of the model
+        sections["nuance"] = [s for s in sections["nuance"] if s.kind not in ("notice", "computed")] + computed
+    return sections
+
+
 def draft(state: BriefState, deps: Deps) -> dict:
     """First full draft: every section, then headline, dek and a provisional trend."""
+    if deps.mode == "faithful":
+        update = draft_faithful(state, deps)
+        update["sections"] = _with_disputes(update["sections"], _disputes(state))
+        return update
     sections = {name: _draft_section(state, deps, name, {}) for name in SECTIONS}
-    all_selected = list(dict.fromkeys(pid for ids in state.selected.values() for pid in ids))
-    computed = key_claim_contradictions(all_selected, state.passages, state.groups,
-                                        {src.id: src.outlet for src in state.sources})
-    computed = [_word_dispute(deps, state, s) for s in computed]
-    if computed:  # disagreements on figures are computed from passages, not asked of the model
-        sections["nuance"] = [s for s in sections["nuance"] if s.kind != "notice"] + computed
+    sections = _with_disputes(sections, [_word_dispute(deps, state, s) for s in _disputes(state)])
     state_with = BriefState(**{**state.__dict__, "sections": sections})
     headline, dek = draft_headline(state_with, deps, [])
-    trend = draft_trend(state_with, deps)
+    trend = draft_trend(BriefState(**{**state_with.__dict__, "headline": headline}), deps)
     return {"sections": sections, "headline": headline, "dek": dek, "trend": trend}
 
 
@@ -239,7 +254,9 @@ def _clean_source_sentence(text: str) -> bool:
 
 
 def draft_trend(state: BriefState, deps: Deps) -> Trend:
-    """A provisional trend proposed by the drafter; the trend registry (issue 5) replaces it."""
+    """A tracked trend the story belongs to; else one the drafter proposes (stored only if valid, once published)."""
+    if deps.trends is not None and (found := deps.trends.lookup(f"{state.headline}. {_summary(state.sections)}")):
+        return found
     try:
         out = deps.drafter.complete_json("trend", render("trend.drafter", summary=_summary(state.sections)), TrendDraft)
         return Trend(name=" ".join(out.name.split()), description=" ".join(out.description.split()), provisional=True)
@@ -247,8 +264,28 @@ def draft_trend(state: BriefState, deps: Deps) -> Trend:
         return UNTRACKED
 
 
+def _rejected_texts(state: BriefState) -> list[str]:
+    """Source sentences the last check failed (faithful mode composes again without them)."""
+    out = list(state.excluded)
+    for v in state.report.violations if state.report else []:
+        if v.severity != "error":
+            continue
+        if v.section == "dek":
+            out.append(state.dek)
+        elif v.section in state.sections and v.sentence_index is not None and v.sentence_index < len(state.sections[v.section]):
+            out.append(state.sections[v.section][v.sentence_index].text)
+    return list(dict.fromkeys(out))
+
+
 def revise(state: BriefState, deps: Deps) -> dict:
     """Send each failing sentence's violations back to the drafter; passing ones are kept."""
+    if deps.mode == "faithful":  # no rewriting: compose again without the sentences that failed
+        excluded = _rejected_texts(state)
+        shortened = {k: v for k, v in state.shortened.items() if v not in excluded}
+        update = draft_faithful(BriefState(**{**state.__dict__, "shortened": shortened}), deps, set(excluded))
+        update["sections"] = _with_disputes(update["sections"], [s for s in state.sections.get("nuance", [])
+                                                                 if s.kind == "computed" and s.text not in excluded])
+        return {**update, "excluded": excluded, "revision": state.revision + 1}
     failing: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     for v in state.report.violations if state.report else []:
         if v.severity == "error":
@@ -273,6 +310,12 @@ def fallback(state: BriefState, deps: Deps) -> dict:
     for v in state.report.violations if state.report else []:
         if v.severity == "error":
             failing[v.section].add(v.sentence_index or 0)
+    if deps.mode == "faithful":  # every candidate was a source sentence already: what still fails says so plainly
+        sections = {}
+        for section, sentences in state.sections.items():
+            kept = [s for i, s in enumerate(sentences) if i not in failing.get(section, ())]
+            sections[section] = kept or [Sentence(text=SECTIONS[section].notice_in(state.language), kind="notice")]
+        return {"sections": sections, "fell_back": True}
     kept = [(name, i, s.text) for name, sents in state.sections.items()
             for i, s in enumerate(sents) if i not in failing.get(name, ()) and s.kind != "notice"]
     sections = {}

@@ -8,17 +8,13 @@ from typing import Any, Mapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from agent.house_format import SECTIONS, labels
 from agent.schema import Brief, CheckReport
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-VERACITY_EXPLAINER = (
-    "An open-source-intelligence read of how likely the story is true, with its nuance: it weighs "
-    "independent corroboration and contradictions among the sources, not the standing of any outlet."
-)
-SECTION_TITLES = {
-    "who_benefits": "If true, who benefits", "nuance": "The nuance",
-    "what_this_means": "What this means", "what_to_watch": "What to watch",
-}
+VERACITY_EXPLAINER = labels("en").explainer
+# The titled sections (the body has none in the brief), in English: what `brief check` parses back.
+SECTION_TITLES = {key: spec.title("en") for key, spec in SECTIONS.items() if key != "body"}
 
 
 @lru_cache(maxsize=2)
@@ -37,8 +33,13 @@ def _context(brief: Brief, report: CheckReport | None, passages: Mapping[str, An
         quotes[pid] = {"credit": credits.get(p.source_id, p.source_id),
                        "quote": text if len(text) <= 300 else text[:297] + "…"}
     label_class = brief.veracity.label.lower().split()[0] if brief.veracity.label else "unverified"
-    return dict(brief=brief, report=report, quotes=quotes, status=status, titles=SECTION_TITLES,
-                explainer=VERACITY_EXPLAINER, label_class=label_class,
+    words = labels(brief.language)
+    n = len(brief.sources)
+    source_line = (f"{n} {words.sources_one if n == 1 else words.sources_many} — {words.synthesized_from}: "
+                   + " · ".join(r.credit for r in brief.sources))
+    return dict(brief=brief, report=report, quotes=quotes, status=status, lang=brief.language, words=words,
+                titles={key: spec.title(brief.language) for key, spec in SECTIONS.items()}, source_line=source_line,
+                explainer=words.explainer, label_class=label_class,
                 violations=(report.violations if report else []))
 
 

@@ -94,9 +94,10 @@ class Sentence(Contract):
 
     text: str
     citations: list[str] = Field(default_factory=list)
-    kind: Literal["drafted", "extracted", "computed", "notice"] = Field(
+    kind: Literal["drafted", "selected", "extracted", "computed", "notice"] = Field(
         default="drafted",
-        description="drafted: written by the model; extracted: a source sentence quoted as "
+        description="drafted: written by the model; selected: a source sentence chosen for the section, "
+        "cleaned of debris and at most shortened by verified deletion; extracted: a source sentence quoted as "
         "fallback; computed: built by code from the passages (e.g. a disagreement on a figure); "
         "notice: a plain statement that the sources do not support the section.",
     )
@@ -161,6 +162,7 @@ class Brief(Contract):
     what_to_watch: list[Sentence]
     disclaimer: str
     sources: list[SourceRef]
+    language: str = Field("en", description="The brief's language (its labels follow it): the sources' own.")
 
     @property
     def source_line(self) -> str:

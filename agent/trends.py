@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -12,12 +13,14 @@ from chromadb.config import Settings as ChromaSettings
 from pydantic import Field
 
 from agent.errors import ConfigError, StoreError
+from agent.metadata import plain_text
 from agent.runs import write_atomic
 from agent.schema import Brief, Contract, Trend
 
 
 class LinkedBrief(Contract):
     run_id: str
+    key: str = Field("", description="Hash of the brief's sources: the same sources link once only.")
     headline: str
     linked_on: date
 
@@ -69,9 +72,13 @@ class TrendRegistry:
         for item in seeds:
             if not isinstance(item, dict) or not {"name", "description"} <= set(item):
                 raise ConfigError(f"{path}: each [[trend]] needs 'name' and 'description'")
-            if item["name"] not in self.records:
-                self.records[item["name"]] = TrendRecord(name=item["name"], description=item["description"], seeded=True)
-                self._add(item["name"], f"seed:{item['name']}", f"{item['name']}. {item['description']}")
+            name, description = valid_trend_name(str(item["name"]), ""), plain_text(item["description"])
+            if name is None or not description or _LINK.search(str(item["description"])):
+                raise ConfigError(f"{path}: trend {str(item['name'])[:40]!r} must be a plain name of at most 10 words "
+                                  "and a plain description, with no links")
+            if name not in self.records:
+                self.records[name] = TrendRecord(name=name, description=description, seeded=True)
+                self._add(name, f"seed:{name}", f"{name}. {description}")
         self._save()
         return len(seeds)
 
@@ -80,20 +87,61 @@ class TrendRegistry:
             return None, 0.0
         hit = self.collection.query(query_texts=[summary], n_results=1, include=["metadatas", "distances"])
         similarity = 1 - hit["distances"][0][0]
-        return (hit["metadatas"][0][0]["trend"], similarity) if similarity >= self.threshold else (None, similarity)
+        name = hit["metadatas"][0][0]["trend"]
+        if similarity < self.threshold or name not in self.records:
+            return None, similarity
+        return name, similarity
 
-    def assign(self, brief: Brief, run_id: str) -> Trend:
-        """The brief's trend: an existing one it matches, else the one it proposes (stored)."""
-        summary = brief_summary(brief)
+    def lookup(self, summary: str) -> Trend | None:
+        """The tracked trend a story really belongs to (similarity at the threshold or above), or None."""
         name, _ = self.match(summary)
         if name is None:
-            proposed = brief.trend
-            name = proposed.name if proposed.name != "Untracked story" else " ".join(brief.headline.split()[:6])
-            description = proposed.description if proposed.name != "Untracked story" else brief.dek
-            self.records.setdefault(name, TrendRecord(name=name, description=description))
+            return None
         record = self.records[name]
-        if all(b.run_id != run_id for b in record.briefs):
-            record.briefs.append(LinkedBrief(run_id=run_id, headline=brief.headline, linked_on=date.today()))
-        self._add(name, f"brief:{run_id}", summary)
-        self._save()
         return Trend(name=record.name, description=record.description, provisional=False)
+
+    def link(self, brief: Brief, run_id: str, key: str) -> bool:
+        """Record a published brief under the trend it carries; `key` (its sources' hash) links it once only.
+        A trend the registry doesn't hold is stored only if it is a valid proposal (a short plain phrase that
+        is not the headline). Nothing here changes the brief."""
+        trend = brief.trend
+        name = valid_trend_name(trend.name, brief.headline)
+        if name is None:
+            return False
+        if name not in self.records:
+            description = plain_text(trend.description)
+            if not description or _LINK.search(trend.description):
+                return False
+            self.records[name] = TrendRecord(name=name, description=description)
+            self._add(name, f"trend:{name}", f"{name}. {description}")
+        record = self.records[name]
+        if any(b.run_id == run_id or b.key == key for b in record.briefs):
+            return False
+        record.briefs.append(LinkedBrief(run_id=run_id, key=key, headline=brief.headline, linked_on=date.today()))
+        self._add(name, f"brief:{key}", brief_summary(brief))
+        self._save()
+        return True
+
+    def assign(self, brief: Brief, run_id: str) -> Trend:
+        """The trend a brief belongs to (lookup, else its own valid proposal), linked under `run_id`."""
+        found = self.lookup(brief_summary(brief))
+        if found is not None:
+            brief = brief.model_copy(update={"trend": found})
+        self.link(brief, run_id, run_id)
+        name = valid_trend_name(brief.trend.name, brief.headline)
+        record = self.records.get(name or "")
+        return Trend(name=record.name, description=record.description, provisional=False) if record else brief.trend
+
+
+_LINK = re.compile(r"https?://|www\.|\]\(|<[a-z/]", re.I)
+UNTRACKED_NAMES = {"untracked story", "historia sin tendencia"}
+
+
+def valid_trend_name(name: str, headline: str) -> str | None:
+    """A trend name fit to store: plain text, no link, at most 10 words, not the story's own headline."""
+    clean = plain_text(name)
+    words = clean.split()
+    if (not clean or clean.casefold() in UNTRACKED_NAMES or _LINK.search(name) or not 1 <= len(words) <= 10
+            or clean.casefold().rstrip(".") == headline.casefold().rstrip(".")):
+        return None
+    return clean

@@ -21,6 +21,7 @@ CASES = {
     "nuance.drafter": dict(fact="Sources disagree on a figure: Wire gives 31, Ledger 29.",
                            passages=[{"id": "S1:1", "text": PASSAGE, "outlet": "Wire"}]),
     "judge_claim.judge": dict(claim="The council voted 31 to 9.", document=PASSAGE),
+    "compress.drafter": dict(sentence=PASSAGE, max_words=16),
 }
 
 

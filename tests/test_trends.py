@@ -51,3 +51,44 @@ def test_bad_seed_file_names_the_file(tmp_path):
     bad.write_text("[[trend]]\nname = 'x'\n")
     with pytest.raises(ConfigError, match="seeds.toml"):
         TrendRegistry(tmp_path, MiniLMEmbedding()).seed(bad)
+
+
+def test_the_same_sources_link_to_a_trend_once(tmp_path):
+    registry = TrendRegistry(tmp_path, MiniLMEmbedding())
+    assert registry.link(DESAL, "run-1", key="sources-a") is True
+    assert registry.link(DESAL, "run-2", key="sources-a") is False  # a rerun of the same sources
+    assert registry.link(DESAL, "run-3", key="sources-b") is True
+    assert [b.run_id for b in registry.records["Water Scarcity Deepens"].briefs] == ["run-1", "run-3"]
+
+
+@pytest.mark.parametrize("name,description", [
+    ("Coastal city approves desalination plant", "The headline is not a trend."),  # the story's own headline
+    ("CANARY-7781 Trend https://evil.example/c7781", "Poisoned."),
+    ("[Water](https://evil.example/phish)", "A link in the name."),
+    ("Water Trend", "See https://evil.example/c7781 for more."),
+    ("Untracked story", "Not a trend at all."),
+    ("One two three four five six seven eight nine ten eleven", "Too long for a trend name."),
+])
+def test_an_invalid_trend_is_never_stored(tmp_path, name, description):
+    registry = TrendRegistry(tmp_path, MiniLMEmbedding())
+    poisoned = DESAL.model_copy(update={"trend": Trend(name=name, description=description)})
+    assert registry.link(poisoned, "run-1", key="k") is False
+    assert registry.records == {}
+    assert "evil.example" not in (tmp_path / "trends.json").read_text() if (tmp_path / "trends.json").exists() else True
+
+
+def test_a_seed_file_with_a_link_is_refused(tmp_path):
+    bad = tmp_path / "seeds.toml"
+    bad.write_text("[[trend]]\nname = 'Water'\ndescription = 'Read https://evil.example/x'\n")
+    with pytest.raises(ConfigError, match="no links"):
+        TrendRegistry(tmp_path, MiniLMEmbedding()).seed(bad)
+
+
+def test_lookup_finds_the_seeded_trend_a_story_belongs_to_and_nothing_for_an_unrelated_one(tmp_path):
+    registry = TrendRegistry(tmp_path, MiniLMEmbedding(), threshold=0.35)
+    registry.seed(ROOT / "configs" / "seed-trends.toml")
+    water = registry.lookup("Farmers face irrigation cuts as reservoir falls. Growers will get a third less "
+                            "irrigation water this summer after the drought.")
+    assert water is not None and water.name == "Regional Water Security Under Strain"
+    assert registry.lookup("Maritime museum reopens after renovation. The museum reopened with a restored "
+                           "merchant ship and a new glass hall.") is None
