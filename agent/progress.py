@@ -184,7 +184,7 @@ class ConsoleProgress:
     def status_line(self) -> str:
         with self._lock:
             parts = [self._stage or "starting", self._detail(),
-                     f"{self._calls} LLM calls · {self._tokens:,} tokens · "
+                     f"run: {self._calls} LLM calls, {self._tokens:,} tokens, "
                      f"{budget_left(self.budget, self._tokens, self._cost)}",
                      f"{time.monotonic() - self._started:.1f} s"]
         return " · ".join(p for p in parts if p)

@@ -39,7 +39,7 @@ def test_console_progress_prints_a_line_per_finished_stage_with_its_figures():
         progress.stage("draft")
         progress.llm_call(1, 120, 0.0)
         progress.llm_call(2, 300, 0.0)
-        assert progress.status_line().startswith("draft · 2 LLM calls · 2 LLM calls · 300 tokens · 700 tokens left")
+        assert progress.status_line().startswith("draft · 2 LLM calls · run: 2 LLM calls, 300 tokens, 700 tokens left · ")
         progress.note("a.md: too large")
     lines = out.getvalue().splitlines()
     assert lines[0].split()[:2] == ["index", "40/40"] and "passages embedded (" in lines[0] and "/s)" in lines[0]
