@@ -278,3 +278,25 @@ def test_the_veracity_doc_shows_the_computed_worked_examples():
     table = [ln for ln in doc.splitlines() if ln.startswith("| ") and not ln.startswith("| example")
              and not ln.startswith("| ---")]
     assert table == example_rows(), "\n".join(example_rows())
+
+
+def test_the_reader_gets_one_line_and_brief_json_and_the_run_folder_get_the_factors(tmp_path, fake_openai):
+    import json
+
+    from agent.api import draft_brief
+    from agent.render import render_markdown
+    from tests.test_nuance import model_with_nuance, write_corpus
+    from tests.test_graph import settings_for
+
+    fake_openai.set_responder(model_with_nuance("{first} puts the plan at {a}, while {second} says it will cost {b}."))
+    result = draft_brief([write_corpus(tmp_path / "src")], config=settings_for(tmp_path, fake_openai.base_url,
+                                                                                mode="section"))
+    v = result.brief.veracity
+    line = next(ln for ln in render_markdown(result.brief).splitlines() if ln.startswith("**Veracity"))
+    assert line.endswith(v.rationale) and v.rationale.startswith(f"{v.label}:")
+    assert "base" not in line and "(+" not in line, line  # no arithmetic for the reader
+    document = json.loads(result.document().model_dump_json())
+    assert [f["name"] for f in document["brief"]["veracity"]["factors"]] == [
+        "base", "lead", "coverage", "official", "single-source", "contradictions"]
+    saved = json.loads((result.run_dir / "result.json").read_text(encoding="utf-8"))
+    assert saved["brief"]["veracity"]["factors"] == document["brief"]["veracity"]["factors"]
