@@ -1,14 +1,16 @@
 """Claim support per cited sentence: deterministic rules decide what they can, the judge the rest.
 
 Layers, in order:
-1. Hard facts — numbers, names and quoted text missing from the cited passages — are errors
-   decided deterministically (the judge cannot overrule a figure that is not in the source).
-2. Alignment: the share of the sentence's content words found in the evidence. At or above
-   `CLEAR_SUPPORT` the sentence is supported; in the deterministic-only setting the cut-off is
-   `MIN_CONTENT_SUPPORT`.
-3. With a judge, sentences below `CLEAR_SUPPORT` are sent to the judge role's model with a
-   MiniCheck-style "is every part of this claim substantiated by the document" question. A
-   judge that fails (no valid reply) leaves the deterministic verdict in place.
+1. Hard facts — numbers, names and quoted text missing from the cited passages, and meaning changes
+   (a reversed direction, a dropped hedge or attribution, a figure moved to another noun, a swapped
+   actor, a shifted date: agent/checks/meaning.py) — are errors decided deterministically (the judge
+   cannot overrule a figure that is not in the source, or a rise told as a fall).
+2. The trained verifier (agent/checks/verifier.py): the probability that the passages carry the
+   sentence, from alignment, fact matches, meaning findings and, when an embedding function is
+   passed, MiniLM similarities. Below its trained threshold the sentence is `unsupported-content`.
+3. With a judge, sentences below the verifier's `confident` cut-off are sent to the judge role's
+   model with a MiniCheck-style "is every part of this claim substantiated by the document"
+   question. A judge that fails (no valid reply) leaves the deterministic verdict in place.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from agent.checks.meaning import Finding, meaning_changes
 from agent.checks.support import MIN_CONTENT_SUPPORT, _CONTENT, _FUNCTION, _stem, content_support, unsupported_facts
+from agent.checks.verifier import Embed, verify_claim
 from agent.errors import LLMOutputInvalid
 from agent.prompting import render
 from agent.schema import ClaimVerdict, Evidence, Passage, Sentence, Violation
 from agent.text import split_sentences
 
-CLEAR_SUPPORT = 0.75
-HARD_FACTS = ("unsupported-number", "unsupported-name", "unsupported-quote")
+HARD_FACTS = ("unsupported-number", "unsupported-name", "unsupported-quote", "meaning-changed")
 
 
 class JudgeReply(BaseModel):
@@ -64,13 +67,35 @@ def best_span(text: str, cited: list[Passage]) -> list[Evidence]:
     return [best[1]] if best else []
 
 
+def meaning_violations(section: str, index: int, text: str, cited: list[Passage],
+                       findings: list[Finding]) -> list[Violation]:
+    """Meaning-change findings as `meaning-changed` errors, each with the source span it contradicts."""
+    out = []
+    for f in findings:
+        offset, evidence = 0, []
+        for p in cited:  # the rules saw the passages joined by one space
+            a, b = f.source_span
+            if offset <= a < offset + len(p.text) + 1:
+                a, b = a - offset, min(b - offset, len(p.text))
+                evidence = [Evidence(passage=p.id, quote=p.text[a:b], start=p.start + a, end=p.start + b)]
+                break
+            offset += len(p.text) + 1
+        start, end = f.claim_span
+        out.append(Violation(code="meaning-changed", section=section, sentence_index=index, start=start, end=end,
+                             text=text[start:end], evidence=evidence, message=f"{f.kind}: {f.message}"))
+    return out
+
+
 def assess_sentence(section: str, index: int, text: str, cited: list[Passage], *, judge: Judge | None = None,
-                    computed: bool = False) -> tuple[ClaimVerdict, list[Violation]]:
+                    computed: bool = False, embed: Embed | None = None) -> tuple[ClaimVerdict, list[Violation]]:
     """The verdict for one cited sentence and the violations that explain a failure."""
-    found = unsupported_facts(section, index, text, cited)
+    evidence_text = " ".join(p.text for p in cited)
+    findings = [] if computed else meaning_changes(text, evidence_text)
+    probability, verifier, _ = verify_claim(text, evidence_text, findings=findings, embed=embed)
+    found = unsupported_facts(section, index, text, cited, content_supported=probability >= verifier.threshold)
+    found += meaning_violations(section, index, text, cited, findings)
     if computed:  # code-built wording and outlet names: only its figures must hold
         found = [v for v in found if v.code not in ("unsupported-content", "unsupported-name")]
-    evidence_text = " ".join(p.text for p in cited)
     alignment, _ = content_support(text, evidence_text)
     span = best_span(text, cited)
     hard = [v for v in found if v.code in HARD_FACTS]
@@ -79,7 +104,7 @@ def assess_sentence(section: str, index: int, text: str, cited: list[Passage], *
     if hard:
         return ClaimVerdict(supported=False, layer="deterministic", unsupported=", ".join(v.text for v in hard),
                             **verdict), found
-    if judge is None or computed or alignment >= CLEAR_SUPPORT:
+    if judge is None or computed or probability >= verifier.confident:
         return ClaimVerdict(supported=not soft, layer="deterministic",
                             unsupported=soft[0].message if soft else "", **verdict), found
     reply = judge(text, evidence_text)
@@ -95,7 +120,7 @@ def assess_sentence(section: str, index: int, text: str, cited: list[Passage], *
 
 
 def check_claims(section: str, sentences: list[Sentence], passages: dict[str, Passage], *,
-                 judge: Judge | None = None) -> tuple[list[Violation], list[ClaimVerdict]]:
+                 judge: Judge | None = None, embed: Embed | None = None) -> tuple[list[Violation], list[ClaimVerdict]]:
     """Citations must exist and carry the sentence: violations plus one verdict per cited sentence."""
     violations: list[Violation] = []
     verdicts: list[ClaimVerdict] = []
@@ -113,10 +138,11 @@ def check_claims(section: str, sentences: list[Sentence], passages: dict[str, Pa
         cited = [passages[c] for c in sentence.citations if c in passages]
         if cited:
             verdict, found = assess_sentence(section, index, sentence.text, cited, judge=judge,
-                                             computed=sentence.kind == "computed")
+                                             computed=sentence.kind == "computed", embed=embed)
             verdicts.append(verdict)
             violations.extend(found)
     return violations, verdicts
 
 
-__all__ = ["CLEAR_SUPPORT", "MIN_CONTENT_SUPPORT", "Judge", "JudgeReply", "LLMJudge", "assess_sentence", "best_span", "check_claims"]
+__all__ = ["HARD_FACTS", "MIN_CONTENT_SUPPORT", "Judge", "JudgeReply", "LLMJudge", "assess_sentence", "best_span",
+           "check_claims", "meaning_violations"]

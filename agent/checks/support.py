@@ -87,7 +87,10 @@ def check_citations(
     return check_claims(section, list(sentences), passages)[0]
 
 
-def unsupported_facts(section: str, index: int, text: str, cited: list[Passage]) -> list[Violation]:
+def unsupported_facts(section: str, index: int, text: str, cited: list[Passage], *,
+                      content_supported: bool | None = None) -> list[Violation]:
+    """Numbers, names and quotes missing from the cited text; content by the verifier's verdict when given
+    (claims.py), else by the plain alignment cut-off (uncited free text)."""
     evidence_text = " ".join(p.text for p in cited)
     evidence_values = _values(evidence_text)
     evidence_folded = evidence_text.casefold()
@@ -107,7 +110,7 @@ def unsupported_facts(section: str, index: int, text: str, cited: list[Passage])
                 text=name, evidence=_evidence(cited),
                 message=f"name '{name}' does not occur in the cited passage(s)"))
     support, missing = content_support(text, evidence_text)
-    if support < MIN_CONTENT_SUPPORT:
+    if (support < MIN_CONTENT_SUPPORT) if content_supported is None else not content_supported:
         out.append(Violation(
             code="unsupported-content", section=section, sentence_index=index, start=0, end=len(text), text=text,
             evidence=_evidence(cited),
