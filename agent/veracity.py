@@ -16,7 +16,7 @@ from agent.checks.meaning_text import clauses, direction_marks, looks_english
 from agent.config import VeracityConfig
 from agent.independence import SourceGroup
 from agent.schema import Passage, Sentence, Veracity, VeracityFactor
-from agent.text import SCALES, STOPWORDS, UNIT_OF, Figure, figures_in, split_sentences
+from agent.text import CURRENCIES, SCALES, STOPWORDS, UNIT_OF, Figure, figures_in, split_sentences
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NAME_RUN = re.compile(r"[^\W\d_][\w'’-]*(?:\s+(?:de|del|la|van|von|der)?\s*[A-ZÀ-Ý][\w'’-]*)*", re.UNICODE)
@@ -67,7 +67,7 @@ def _features(text: str) -> _Features:
         entities |= {w.casefold().removesuffix("'s").removesuffix("’s").strip("'’-") for w in words
                      if w.casefold() not in _NOT_NAMES}
     every = figures_in(text)
-    figs = tuple(f for f in every if f.unit and not f.is_year)
+    figs = tuple(f for f in every if (f.unit or f.value != f.whole) and not f.is_year)
     figure_words = {w for f in every for w in _WORD.findall(text[f.start:f.end].casefold())}
     words = {_stem(w) for w in _WORD.findall(text.casefold())
              if len(w) >= 4 and not w[0].isdigit() and w not in _ALL_STOP and w not in _TIME_WORDS
@@ -97,7 +97,11 @@ class ClaimMatch:
 
 
 def _same_quantity(a: Figure, b: Figure) -> bool:
-    return a.unit == b.unit and a.per == b.per and (a.of == b.of or not a.of or not b.of)
+    """Same unit, rate and whole; a bare scaled amount ("55 millones") may be the other's currency."""
+    if a.per != b.per or (a.of and b.of and a.of != b.of):
+        return False
+    bare = lambda f: not f.unit and f.value != f.whole  # noqa: E731
+    return a.unit == b.unit or (bare(a) and b.unit in CURRENCIES) or (bare(b) and a.unit in CURRENCIES)
 
 
 def _agree(a: float, b: float) -> bool:

@@ -110,6 +110,8 @@ ROOT = Path(__file__).resolve().parents[1]
     ("El consejo regional aprobó el martes un plan de riego de 40 millones de euros para el valle de Arenal.",
      "El plan de riego del valle de Arenal costará 55 millones de euros, según la asociación de regantes.", "contradict"),
     ("El consejo regional aprobó el martes un plan de riego de 40 millones de euros para el valle de Arenal.",
+     "El plan de riego del valle de Arenal costará 55 millones, según la asociación de regantes.", "contradict"),
+    ("El consejo regional aprobó el martes un plan de riego de 40 millones de euros para el valle de Arenal.",
      "El consejo regional rechazó el martes el plan de riego para el valle de Arenal.", "unrelated"),
     ("El consejo regional aprobó el martes un plan de riego de 40 millones de euros para el valle de Arenal.",
      "El martes, el consejo regional dio luz verde al plan de riego del valle de Arenal, de 40 millones de euros.",
