@@ -172,6 +172,17 @@ class Page:
         return host[4:] if host.startswith("www.") else host
 
 
+def page_author(page: Page) -> str | None:
+    """The author trafilatura finds in the page's metadata (meta tags, JSON-LD, bylines), if any."""
+    import trafilatura
+
+    try:
+        doc = trafilatura.extract_metadata(page.body.decode("utf-8", "replace"))
+    except Exception:  # metadata is a nicety: a page it cannot read is still a page
+        return None
+    return (doc.author or None) if doc is not None else None
+
+
 class ResponseCache:
     """Bodies and validators (ETag, Last-Modified) by requested URL, under <data_dir>/web-cache/."""
 
@@ -248,8 +259,14 @@ class Fetcher:
         return self.get(url, revalidate=url not in self.no_revalidate)
 
     def defaults(self, page: Page) -> dict:
-        """Metadata for a page's source when the page itself has none: feed hints, then the host."""
-        return {"url": page.final_url, "outlet": page.host, **{k: v for k, v in self.hints.get(page.url, {}).items() if v}}
+        """Metadata for a page's source where the page itself names none (its site name wins over these).
+
+        The outlet: the feed's word for it, else the page's author (a Source has no author field, so
+        the byline credits the writer, as for files), else the host.
+        """
+        author = page_author(page) if page.suffix == ".html" else None
+        hinted = {k: v for k, v in self.hints.get(page.url, {}).items() if v}
+        return {"url": page.final_url, "outlet": author or page.host, **hinted}
 
     def get(self, url: str, *, revalidate: bool = True, accept: Sequence[str] | None = None) -> Page:
         """The page at url, from the cache when the server says it is unchanged (or without asking)."""

@@ -24,13 +24,14 @@ def _story(name: str) -> tuple[dict, str]:
     return meta, body
 
 
-def story_page(name: str, site_name: bool = False) -> str:
+def story_page(name: str, site_name: bool = False, author: str = "") -> str:
     """A fixture story as an article page; the outlet is in the page only when site_name is set."""
     meta, body = _story(name)
-    paragraphs = "\n".join(f"<p>{html.escape(p.strip())}</p>" for p in body.split("\n\n") if p.strip())
+    paragraphs = "\n".join(f"<p>{html.escape(p.strip())}</p>" for p in body.split("\n") if p.strip())
     site = f'<meta property="og:site_name" content="{meta["outlet"]}">' if site_name else ""
-    return (f'<!doctype html><html lang="en"><head><title>{html.escape(meta["title"])}</title>'
-            f'<meta name="author" content="Desk Reporter"><meta name="date" content="{meta["published"]}">{site}'
+    byline = f'<meta name="author" content="{author}">' if author else ""
+    return (f'<!doctype html><html lang="en"><head><title>{html.escape(meta["title"])}</title>{byline}'
+            f'<meta name="date" content="{meta["published"]}">{site}'
             f'</head><body><nav>Home | World | Cities</nav><article><h1>{html.escape(meta["title"])}</h1>'
             f'{paragraphs}</article><footer>Share this article</footer></body></html>')
 
@@ -106,6 +107,7 @@ class FakeWeb:
             "/robots.txt": ("text/plain", "User-agent: *\nDisallow: /private/\n"),
             "/story/sited.html": ("text/html", story_page("wire.md", site_name=True)),
             "/story/old.html": ("text/html", story_page("daily.md")),
+            "/story/signed.html": ("text/html", story_page("blog.md", author="Mara Olsen")),
             "/private/memo.html": ("text/html", story_page("wire.md")),
             "/rss.xml": ("application/rss+xml", rss(self.base)),
             "/atom.xml": ("application/atom+xml", atom(self.base)),

@@ -176,9 +176,10 @@ def test_a_page_not_revalidated_makes_no_request(tmp_path, web):
 
 def test_ingest_keeps_the_pages_metadata_and_falls_back_to_the_host(tmp_path, web):
     settings = load_settings(overrides={"fetch": LOOPBACK, "data_dir": str(tmp_path / "d")}, env={})
-    result = load_sources([f"{web.base}/story/sited.html", f"{web.base}/story/daily.html", f"{web.base}/missing"],
-                          settings.ingest, fetcher=Fetcher.from_settings(settings))
-    sited, daily = result.sources
+    result = load_sources([f"{web.base}/story/sited.html", f"{web.base}/story/daily.html", f"{web.base}/missing",
+                           f"{web.base}/story/signed.html"], settings.ingest, fetcher=Fetcher.from_settings(settings))
+    sited, daily, signed = result.sources
+    assert signed.outlet == "Mara Olsen"  # no site name, but a byline: credited like a file's byline
     assert sited.outlet == "Northfield Wire" and sited.title == "Velden council approves tram line extension"
     assert str(sited.published) == "2026-05-12" and sited.origin == f"{web.base}/story/sited.html"
     assert sited.url == f"{web.base}/story/sited.html"
