@@ -55,7 +55,8 @@ class DraftRunner:
         self._stores: dict[tuple[str, str], Any] = {}
         self._stores_lock = threading.Lock()
         self.paths = PathPolicy(settings.brief.service, settings.brief.data_dir)
-        self.checks = KillablePool(settings.brief.service.check_workers)
+        self.checks = KillablePool(settings.brief.service.check_workers, preload=("agent.draft_runner",
+                                                                                    "agent.checks.draft_check"))
 
     def settings_for(self, request: DraftRequest) -> Settings:
         """The server's settings. A config path in a request is refused without looking at it, so a client

@@ -24,8 +24,13 @@ class WorkerDied(Exception):
     """The child process exited during the call (killed by the OS, out of memory)."""
 
 
-def _serve_calls(conn: Connection) -> None:
-    """Child loop: one (function, args) at a time until the parent goes away."""
+def _serve_calls(conn: Connection, preload: tuple[str, ...]) -> None:
+    """Child loop: import what the calls need, say so, then one (function, args) at a time until the parent goes."""
+    import importlib
+
+    for module in preload:
+        importlib.import_module(module)
+    conn.send("ready")
     while True:
         try:
             fn, args = conn.recv()
@@ -50,8 +55,8 @@ class _Worker:
 class KillablePool:
     """At most `size` child processes, each running one call at a time."""
 
-    def __init__(self, size: int):
-        self.size = size
+    def __init__(self, size: int, preload: tuple[str, ...] = (), start_timeout_s: float = 300.0):
+        self.size, self.preload, self.start_timeout_s = size, preload, start_timeout_s
         self._ctx = multiprocessing.get_context("spawn")  # never fork a process full of threads
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._live = 0
@@ -59,23 +64,38 @@ class KillablePool:
         self.killed = 0  # children killed at their limit (for tests and the service log)
 
     def _spawn(self) -> _Worker:
+        """A new child, once it has imported `preload`: starting it does not count against any call's limit."""
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_serve_calls, args=(child,), name="brief-check", daemon=True)
+        process = self._ctx.Process(target=_serve_calls, args=(child, self.preload), name="brief-check", daemon=True)
         process.start()
         child.close()
-        return _Worker(process, parent)
-
-    def _take(self, timeout: float) -> _Worker:
-        with self._lock:
-            if self._idle.empty() and self._live < self.size:
-                self._live += 1
-                try:
-                    return self._spawn()
-                except BaseException:
-                    self._live -= 1
-                    raise
+        worker = _Worker(process, parent)
         try:
-            return self._idle.get(timeout=max(0.0, timeout))
+            if parent.poll(self.start_timeout_s) and parent.recv() == "ready":
+                return worker
+        except (EOFError, OSError):
+            pass
+        process.kill()
+        process.join(5)
+        parent.close()
+        raise WorkerDied(f"a worker process did not start within {self.start_timeout_s:g} s")
+
+    def _take(self, timeout: float) -> tuple[_Worker, float]:
+        """A free child and the time it took to start one (0 when one was idle)."""
+        with self._lock:
+            spawn = self._idle.empty() and self._live < self.size
+            if spawn:
+                self._live += 1
+        if spawn:
+            started = time.monotonic()
+            try:
+                return self._spawn(), time.monotonic() - started
+            except BaseException:
+                with self._lock:
+                    self._live -= 1
+                raise
+        try:
+            return self._idle.get(timeout=max(0.0, timeout)), 0.0
         except queue.Empty:
             raise TimedOut(f"no free worker within {timeout:g} s") from None
 
@@ -89,7 +109,8 @@ class KillablePool:
     def call(self, fn: Callable[..., Any], args: tuple, timeout: float) -> Any:
         """fn(*args) in a child; TimedOut (child killed) past `timeout` s, waiting for a free child included."""
         deadline = time.monotonic() + timeout
-        worker = self._take(timeout)
+        worker, starting = self._take(timeout)
+        deadline += starting  # a cold start is the server's cost, not the call's
         try:
             worker.conn.send((fn, args))
             if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
