@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from agent.checks.meaning_text import clauses, direction_marks, looks_english
+from agent.checks.meaning_text import clauses, direction_marks, looks_english, negated
 from agent.config import VeracityConfig
 from agent.independence import SourceGroup
 from agent.schema import Passage, Sentence, Veracity, VeracityFactor
@@ -49,6 +49,7 @@ class _Features:
     figures: tuple[Figure, ...]
     directions: frozenset[tuple[str, int]]
     denial: bool
+    negated: bool                  # a negation in a clause that carries a direction ("did not approve")
 
 
 def _stem(word: str) -> str:
@@ -72,7 +73,9 @@ def _features(text: str) -> _Features:
     words = {_stem(w) for w in _WORD.findall(text.casefold())
              if len(w) >= 4 and not w[0].isdigit() and w not in _ALL_STOP and w not in _TIME_WORDS
              and w not in entities and w not in figure_words and w not in SCALES and w not in UNIT_OF}
-    return _Features(frozenset(entities), frozenset(words), figs, frozenset(_directions(text)), bool(_DENIAL.search(text)))
+    directions, negated_event = _directions(text)
+    return _Features(frozenset(entities), frozenset(words), figs, frozenset(directions), bool(_DENIAL.search(text)),
+                     negated_event)
 
 
 @lru_cache(maxsize=4096)
@@ -81,10 +84,15 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(w.removesuffix("'s").removesuffix("’s") for w in re.findall(r"[^\W\d_][\w'’]*", text.casefold()))
 
 
-def _directions(text: str) -> set[tuple[str, int]]:
+def _directions(text: str) -> tuple[set[tuple[str, int]], bool]:
+    """Direction marks of the sentence's events, and whether an event clause is negated."""
     if looks_english(text):
-        return {(group, sign) for c in clauses(text) for _, group, sign in direction_marks(c)}
-    return {_DIRECTION_ES[w] for w in _WORD.findall(text.casefold()) if w in _DIRECTION_ES}
+        marked = [(c, direction_marks(c)) for c in clauses(text)]
+        return ({(g, sign) for _, marks in marked for _, g, sign in marks},
+                any(marks and negated(c) for c, marks in marked))
+    words = _WORD.findall(text.casefold())
+    found = {_DIRECTION_ES[w] for w in words if w in _DIRECTION_ES}
+    return found, any(w in ("no", "nunca") and nxt in _DIRECTION_ES for w, nxt in zip(words, words[1:]))
 
 
 @dataclass
@@ -156,6 +164,8 @@ def match_claim(claim: str, other: str, other_context: str = "", claim_context: 
     opposite = {(g, -s) for g, s in c.directions} & o.directions - c.directions
     if opposite:
         return ClaimMatch("unrelated", f"opposite direction ({sorted(opposite)[0][0]})")
+    if c.negated != o.negated and c.directions & o.directions:
+        return ClaimMatch("unrelated", "one of the two negates the event")
     return ClaimMatch("support", f"{overlap:.0%} of the event words, same figures and direction")
 
 

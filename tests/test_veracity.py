@@ -97,6 +97,11 @@ ROOT = Path(__file__).resolve().parents[1]
     # the same event with another figure for the same quantity
     (CLAIM, "The Orsk port authority approved a dredging plan on Monday whose true cost is 450 million euro.",
      "contradict"),
+    # a negated event is not support
+    (CLAIM, "The Orsk port authority did not approve the 300 million euro dredging plan on Monday.", "unrelated"),
+    ("El consejo regional aprobó el martes un plan de riego de 40 millones de euros para el valle de Arenal.",
+     "El consejo regional no aprobó el martes el plan de riego de 40 millones de euros del valle de Arenal.",
+     "unrelated"),
     # a figure of the same unit, too far apart to be the same quantity
     (CLAIM, "The Orsk port authority approved the dredging plan and a 5 billion euro budget for the docks.", "support"),
     # another place
