@@ -97,6 +97,7 @@ CLEAN = [
     "Good catch for the fleet: landings rose 12% this year.",
     "Voters were asked whether they would like the council to borrow more.",
     "Users complained that the chatbot kept saying 'I hope this helps'.",
+    "If you wanted to buy a house in 2020, prices were lower.",
 ]
 # Quoted and reported speech that looks like an assistant talking: news, never leakage.
 REPORTED_SPEECH = [

@@ -46,7 +46,7 @@ CATEGORIES: dict[str, tuple[str, list[str]]] = {
     "acknowledgement of instructions": ("chatbot-leakage", [
         rf"\b(?:as (?:{_YOU} )?requested|as {_YOU} asked|as instructed|per your (?:request|instructions?|brief|prompt)|"
         rf"(?:following|based on) your (?:request|instructions?|prompt|guidelines))\b",
-        rf"\b{_YOU} (?:asked|wanted|requested) (?:me )?(?:for|to)\b",
+        rf"\b{_YOU} (?:asked|wanted|requested) (?:me (?:to|for)|for)\b",
         _SENTENCE_START + r"(?:understood|noted|got it|will do)\s*[.!,:]\s*(?:here|below|i|i'll|i will)\b",
     ]),
     "AI self-reference": ("chatbot-leakage", [
