@@ -84,7 +84,8 @@ import pytest  # noqa: E402
 
 from agent.independence import SourceGroup  # noqa: E402
 from agent.text import detect_language, figures_in, number_spans  # noqa: E402
-from agent.veracity import brief_veracity, key_claim_contradictions, match_claim  # noqa: E402
+from agent.claim_match import match_claim  # noqa: E402
+from agent.veracity import brief_veracity, key_claim_contradictions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
