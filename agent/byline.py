@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from agent.cleaning import clean_text
+
 MAX_HEADER_LINES = 6
 MAX_TITLE_WORDS = 20
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
@@ -49,9 +51,12 @@ def is_person_name(text: str) -> bool:
 
 
 def _looks_like_title(line: str) -> bool:
+    """Short, capitalised, no closing period, not a name, and not a line cleaning would remove (boilerplate,
+    leakage, instructions to a model)."""
     words = _words(line)
     return (2 <= len(words) <= MAX_TITLE_WORDS and len(line) <= 200 and line[:1].isupper() | line[:1].isdigit()
-            and not line.rstrip().endswith((".", ",", ";", ":")) and not is_person_name(line))
+            and not line.rstrip().endswith((".", ",", ";", ":")) and not is_person_name(line)
+            and clean_text(line)[0].strip() == line.strip())
 
 
 def _date(text: str) -> str | None:
