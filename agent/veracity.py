@@ -108,8 +108,7 @@ def score_veracity(claims: list[ClaimAssessment], groups: list[SourceGroup], cit
     n = len(claims) or 1
     best = max(claims, key=lambda c: (len(c.supporting_groups), -len(c.contradictions)), default=None)
     best_groups = len(best.supporting_groups) if best else 0
-    official = _official([o for gid in (best.supporting_groups if best else ()) for o in by_id[gid].outlets]
-                         if best else [], cfg)
+    official = _official([o for gid in best.supporting_groups for o in by_id[gid].outlets], cfg) if best else []
     coverage = sum(_level(len(c.supporting_groups)) for c in claims) / n
     single = sum(1 for c in claims if len(c.supporting_groups) <= 1) / n
     disputed_claims = [c for c in claims if c.contradictions or c.denied_by]
