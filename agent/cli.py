@@ -37,10 +37,10 @@ def _watch(settings, quiet: bool, forced: bool):
     """The progress display on stderr (a context manager): on a terminal, or when asked; never with --quiet."""
     from contextlib import nullcontext
 
-    from agent.progress import NO_PROGRESS, ConsoleProgress
+    from agent.progress import ConsoleProgress, WarningsOnly
 
     if quiet or not (forced or err.is_terminal):
-        return nullcontext(NO_PROGRESS)
+        return nullcontext(WarningsOnly(err))  # a source cut at the size limit is always said
     return ConsoleProgress(err, settings.budget)
 
 

@@ -25,7 +25,10 @@ class Progress(Protocol):
         """A logical LLM call finished; the run's totals so far."""
 
     def note(self, message: str) -> None:
-        """Something the editor should know now: a truncated source, a fetched page."""
+        """Something worth a line while progress is shown: a fetched page, how many sources were usable."""
+
+    def warning(self, message: str) -> None:
+        """Something the editor must see even without progress: a source cut at the size limit."""
 
 
 class NoProgress:
@@ -43,8 +46,21 @@ class NoProgress:
     def note(self, message: str) -> None:
         pass
 
+    def warning(self, message: str) -> None:
+        pass
+
 
 NO_PROGRESS = NoProgress()
+
+
+class WarningsOnly(NoProgress):
+    """No progress, but warnings on the console (the CLI's default when stderr is no terminal)."""
+
+    def __init__(self, console):
+        self.console = console
+
+    def warning(self, message: str) -> None:
+        self.console.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
 
 
 def report_ingest(progress: Progress, sources: Sequence[Any]) -> None:
@@ -53,7 +69,7 @@ def report_ingest(progress: Progress, sources: Sequence[Any]) -> None:
     for source in sources:
         for removal in source.removed:
             if removal.reason == "oversize-truncated" and removal.line is None:
-                progress.note(f"{source.origin}: too large, {removal.text}")
+                progress.warning(f"{source.origin}: too large, {removal.text}")
 
 
 def budget_left(budget: Budget, tokens: int, cost: float) -> str:
@@ -91,6 +107,9 @@ class StageRecord(NoProgress):
     def note(self, message: str) -> None:
         with self._lock:
             self._state["notes"] = (self._state["notes"] + [message])[-20:]
+
+    def warning(self, message: str) -> None:
+        self.note(f"warning: {message}")
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -139,6 +158,9 @@ class ConsoleProgress:
 
     def note(self, message: str) -> None:
         self.console.print(f"            · {message}", highlight=False, markup=False, soft_wrap=True)
+
+    def warning(self, message: str) -> None:
+        self.console.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
 
     def close(self) -> None:
         """The last stage's line and the totals; stops the live line."""

@@ -80,3 +80,15 @@ def test_brief_index_shows_the_embedding_rate(tmp_path):
     assert "passages embedded (" in line and "/s)" in line
     again = run(["index", str(STORY), "--progress"], tmp_path)
     assert "all passages already in the store" in again.stderr
+
+
+def test_a_source_cut_at_the_size_limit_is_a_warning_even_without_progress(tmp_path, fake_openai):
+    fake_openai.set_responder(good_model)
+    cfg = tmp_path / "small.toml"
+    cfg.write_text('[embeddings]\nbackend = "hashing"\n[ingest]\npassage_chars = 200\nmax_file_bytes = 1000\n')
+    big = tmp_path / "big.md"
+    big.write_text((STORY / "wire.md").read_text() + "\n\nThe council met again to talk about the tram line. " * 60)
+    proc = run(["draft", str(big), str(STORY / "daily.md")], tmp_path, fake_openai.base_url, config=cfg)
+    assert f"warning: {big}: too large, kept the first 1000 bytes" in proc.stderr
+    quiet = run(["draft", str(big), str(STORY / "daily.md"), "--quiet"], tmp_path, fake_openai.base_url, config=cfg)
+    assert quiet.stderr.startswith(f"warning: {big}: too large")  # --quiet drops progress, not warnings
