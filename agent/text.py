@@ -19,6 +19,8 @@ _ABBREV = {"mr", "mrs", "ms", "dr", "prof", "st", "gen", "sen", "rep", "gov", "l
            "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+|$)")
 _PUNCT = re.compile(r"[^\w\s]")
+_NEXT_CHAR = re.compile(r"\s*(\S)")
+_WINDOW = 64  # longer than any abbreviation; a longer last word is not one either way
 
 
 def normalize_unicode(text: str) -> tuple[str, int]:
@@ -40,12 +42,13 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     for line in text.split("\n"):
         start = 0
         for m in _BOUNDARY.finditer(line):
-            before = line[start:m.start()].split()
+            # only the last word before and the first character after: linear on a 10 MB line
+            before = line[max(start, m.start() - _WINDOW):m.start()].split()
             last = before[-1].lower().rstrip(".") if before else ""
             if last in _ABBREV or (len(last) == 1 and last.isalpha()):
                 continue  # "Dr. Lind", "J. Smith", "U.S."
-            nxt = line[m.end():].lstrip()
-            if nxt and nxt[0].islower():
+            nxt = _NEXT_CHAR.match(line, m.end())
+            if nxt and nxt.group(1).islower():
                 continue
             _add(spans, line, offset, start, m.end())
             start = m.end()

@@ -81,3 +81,25 @@ def test_a_huge_single_line_is_compared_on_its_start():
 def test_looping_text_is_found():
     assert find_looping("the line will open " * 3, "body")
     assert not find_looping("the line will open in 2028 and the harbour will follow", "body")
+
+
+def test_sentence_splitting_reads_each_boundary_locally():
+    """split_sentences looked at everything after each full stop: quadratic on one long line."""
+    from agent import text
+
+    calls = []
+    real = text._NEXT_CHAR
+
+    class Counting:
+        def match(self, line, pos):
+            calls.append(pos)
+            return real.match(line, pos)
+
+    line = "word. " * 50_000  # lowercase after every stop: no split, 50,000 boundaries
+    original, text._NEXT_CHAR = text._NEXT_CHAR, Counting()
+    try:
+        assert text.split_sentences(line) == [(0, len(line.rstrip()))]
+    finally:
+        text._NEXT_CHAR = original
+    assert len(calls) == 50_000
+    assert text.split_sentences("Dr. Lind said so. Then U.S. officials left.") == [(0, 17), (18, 43)]

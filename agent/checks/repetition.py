@@ -11,7 +11,8 @@ from agent.text import normalize_for_compare
 
 THRESHOLD = 90
 MAX_COMPARE_CHARS = 2_000  # a longer "sentence" (a 1 MB line) is compared on its start
-MAX_CANDIDATES = 32
+MAX_CANDIDATES = 16
+MAX_KEYS = 12  # the sentence's rarest words and word pairs find its candidates
 MAX_BUCKET = 64  # a word shared by more kept items (e.g. "the") stops adding them; pairs stay selective
 
 
@@ -32,12 +33,14 @@ def _keys(words: list[str]) -> set[str]:
 def find_repetition(items: list[tuple[str, int, str]], threshold: int = THRESHOLD) -> list[Violation]:
     """Flag each later item that repeats an earlier one (items are (section, index, text)).
 
-    Linear in the number of items: an item is compared only with the earlier items it shares the most
-    words and word pairs with (at most MAX_CANDIDATES, found through buckets of at most MAX_BUCKET items),
-    and on its first MAX_COMPARE_CHARS characters, so a crafted 10 MB draft cannot make it quadratic.
+    Linear in the number of items: an exact repeat is one lookup; otherwise an item is compared only with
+    the earlier items that share the most of its MAX_KEYS rarest words and word pairs (at most
+    MAX_CANDIDATES, from buckets of at most MAX_BUCKET items), on its first MAX_COMPARE_CHARS
+    characters, so a crafted 10 MB draft cannot make it quadratic.
     """
     kept: list[tuple[str, int, str]] = []
     buckets: dict[str, list[int]] = {}
+    exact: dict[str, int] = {}
     out = []
     for section, index, text in items:
         key = normalize_for_compare(text)[:MAX_COMPARE_CHARS]
@@ -45,9 +48,13 @@ def find_repetition(items: list[tuple[str, int, str]], threshold: int = THRESHOL
         if len(words) < 4:
             continue
         keys = _keys(words)
-        votes = Counter(k for w in keys for k in buckets.get(w, ()))
-        candidates = sorted(k for k, _ in votes.most_common(MAX_CANDIDATES))  # earliest first, as before
-        match = next((kept[k] for k in candidates if _repeats(key, kept[k][2], threshold)), None)
+        if key in exact:  # the commonest repeat costs one lookup
+            match = kept[exact[key]]
+        else:
+            rare = sorted((len(buckets[w]), w) for w in keys if w in buckets)[:MAX_KEYS]  # rarest keys vote
+            votes = Counter(k for _, w in rare for k in buckets[w])
+            candidates = sorted(k for k, _ in votes.most_common(MAX_CANDIDATES))  # earliest first, as before
+            match = next((kept[k] for k in candidates if _repeats(key, kept[k][2], threshold)), None)
         if match:
             out.append(Violation(code="repeated-sentence", section=section, sentence_index=index,
                                  start=0, end=len(text), text=text,
@@ -57,6 +64,7 @@ def find_repetition(items: list[tuple[str, int, str]], threshold: int = THRESHOL
                 bucket = buckets.setdefault(w, [])
                 if len(bucket) < MAX_BUCKET:
                     bucket.append(len(kept))
+            exact.setdefault(key, len(kept))
             kept.append((section, index, key))
     return out
 
