@@ -219,7 +219,8 @@ class JobWorker:
         except Exception as e:  # a bug in the runner: keep the worker alive, keep the traceback in the log
             log.exception("job %s failed unexpectedly", job.id)
             http_status, outcome = 500, {"status": "failed", "error": {
-                "code": "internal", "exit_code": 1, "message": f"internal error: {e.__class__.__name__}: {e}"}}
+                "code": "internal", "exit_code": 1,
+                "message": f"internal error: {e.__class__.__name__} (details and traceback in the server log)"}}
         try:
             if not self.store.finish(job, http_status, outcome):
                 log.warning("job %s: outcome of a stale attempt discarded", job.id)
