@@ -360,7 +360,9 @@ class Fetcher:
             self._robots[origin] = self._robots_for(client, origin + "/robots.txt", deadline)
         rules = self._robots[origin]
         if rules is not None and not rules.can_fetch(user_agent(self.cfg), url):
-            raise FetchFailed(f"disallowed by {origin}/robots.txt")
+            unreadable = getattr(rules, "unreadable", None)
+            raise FetchFailed(f"not fetched: {origin}/robots.txt could not be read ({unreadable})" if unreadable
+                              else f"disallowed by {origin}/robots.txt")
 
     def _robots_for(self, client: httpx.Client, robots_url: str, deadline: float) -> RobotFileParser | None:
         cached = self.cache.get(robots_url)
@@ -375,7 +377,7 @@ class Fetcher:
                 elif 400 <= response.status_code < 500 or response.status_code in REDIRECTS:
                     return None  # no robots.txt: everything allowed
                 elif response.status_code != 200:
-                    parser.disallow_all = True
+                    parser.disallow_all, parser.unreadable = True, f"HTTP {response.status_code}"
                     return parser
                 else:
                     body, _ = self._read(response, deadline)
@@ -385,8 +387,8 @@ class Fetcher:
                     text = body.decode("utf-8", "replace")
         except FetchRefused:
             raise
-        except FetchFailed:
-            parser.disallow_all = True
+        except FetchFailed as e:
+            parser.disallow_all, parser.unreadable = True, str(e)
             return parser
         parser.parse(text.splitlines())
         return parser

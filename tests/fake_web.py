@@ -81,9 +81,9 @@ class _Server(ThreadingHTTPServer):
 class FakeWeb:
     """`with FakeWeb() as web:` serves on web.base; web.hits logs every request."""
 
-    def __init__(self, slow_s: float = 3.0, huge_bytes: int = 3_000_000):
+    def __init__(self, slow_s: float = 3.0, huge_bytes: int = 3_000_000, robots_status: int = 200):
         self.hits: list[Hit] = []
-        self.slow_s, self.huge_bytes = slow_s, huge_bytes
+        self.slow_s, self.huge_bytes, self.robots_status = slow_s, huge_bytes, robots_status
         self._lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), self._handler())
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -143,6 +143,8 @@ class FakeWeb:
                              "/to-private": "http://169.254.169.254/latest/meta-data/"}
                 if path in redirects:
                     return self._send(302 if path != "/redirect/2" else 301, headers={"Location": redirects[path]})
+                if path == "/robots.txt" and web.robots_status != 200:
+                    return self._send(web.robots_status, b"robots unavailable", {"Content-Type": "text/plain"})
                 if path == "/slow":
                     time.sleep(web.slow_s)
                     return self._send(200, story_page("wire.md").encode(), {"Content-Type": "text/html"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 
 import pytest
@@ -128,6 +129,19 @@ def test_unusable_pages_fail_with_a_reason(tmp_path, web, path, reason):
     with pytest.raises(FetchFailed, match=reason):
         fetcher(tmp_path, max_redirects=3).get(web.base + path)
     assert "/private/memo.html" not in web.paths()  # robots.txt is obeyed before any request
+
+
+@pytest.mark.parametrize("status, outcome", [(404, None), (410, None), (503, "could not be read (HTTP 503)"),
+                                             (500, "could not be read (HTTP 500)")])
+def test_robots_txt_missing_allows_all_and_unreadable_disallows_all(tmp_path, status, outcome):
+    """RFC 9309: 4xx means no rules; a server error means the site cannot be crawled for now."""
+    with FakeWeb(robots_status=status) as site:
+        if outcome is None:
+            assert fetcher(tmp_path).get(f"{site.base}/private/memo.html").status == 200
+        else:
+            with pytest.raises(FetchFailed, match=re.escape(f"not fetched: {site.base}/robots.txt {outcome}")):
+                fetcher(tmp_path).get(f"{site.base}/story/wire.html")
+            assert "/story/wire.html" not in site.paths()
 
 
 def test_redirects_are_followed_within_the_bound(tmp_path, web):
