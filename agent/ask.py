@@ -15,14 +15,15 @@ class Answer(BaseModel):
     answer: str = Field(min_length=1, max_length=800)
 
 
-def answer_question(question: str, paths: list[Path], settings: Settings, *, k: int = 3) -> tuple[str, list[str]]:
+def answer_question(question: str, paths: list[Path | str], settings: Settings, *, k: int = 3) -> tuple[str, list[str]]:
     """Index the sources, retrieve k passages, ask; returns (answer, passage ids used)."""
     from agent.api import _drafter, _passages, _store
+    from agent.fetch import Fetcher
     from agent.ingest import load_sources
     from agent.llm import CallLog
     from agent.runs import RunFolder
 
-    ingested = load_sources(paths, settings.ingest)
+    ingested = load_sources(paths, settings.ingest, fetcher=Fetcher.from_settings(settings))
     if not ingested.sources:
         raise NoUsableSources("no usable sources in " + ", ".join(map(str, paths)))
     passages = _passages(ingested.sources, settings.ingest.passage_chars)

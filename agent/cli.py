@@ -92,7 +92,7 @@ def index(
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="A question about the sources.")],
-    sources: Annotated[list[Path], typer.Option("--sources", "-s", help="Folders or files of sources.")],
+    sources: Annotated[list[str], typer.Option("--sources", "-s", help="Folders, files or http(s) URLs of sources.")],
     k: Annotated[int, typer.Option(help="Passages to give the model.")] = 3,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
@@ -272,7 +272,7 @@ def _draft_json_step(config: Path | None, data_dir: Path | None, budget: dict | 
 @app.command()
 def check(
     draft_path: Annotated[Path, typer.Argument(metavar="DRAFT", help="brief.json, Markdown or plain text ('-' for stdin).")],
-    sources: Annotated[Optional[list[Path]], typer.Option("--sources", "-s", help="Check claims against these.")] = None,
+    sources: Annotated[Optional[list[str]], typer.Option("--sources", "-s", help="Check claims against these (paths or URLs).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -282,6 +282,7 @@ def check(
     from agent.api import _passages
     from agent.checks.draft_check import check_draft, report_json
     from agent.errors import NoUsableSources
+    from agent.fetch import Fetcher
     from agent.ingest import load_sources
 
     try:
@@ -292,7 +293,7 @@ def check(
             raise UsageError(f"{draft_path}: cannot read draft ({getattr(e, 'strerror', None) or e.__class__.__name__})") from None
         passages = None
         if sources:
-            ingested = load_sources(sources, settings.ingest)
+            ingested = load_sources(sources, settings.ingest, fetcher=Fetcher.from_settings(settings))
             if not ingested.sources:
                 raise NoUsableSources("no usable sources in " + ", ".join(map(str, sources)))
             passages = _passages(ingested.sources, settings.ingest.passage_chars)

@@ -175,3 +175,18 @@ def test_brief_feeds_list_and_check(tmp_path, web):
     assert not [p for p in web.paths() if p.startswith("/story/")]  # check reads feeds only
     gone = run(["feeds", "check", "Gone"], tmp_path, config=cfg)
     assert gone.returncode == 3 and "Gone: cannot read the feed: HTTP 404" in gone.stdout
+
+
+def test_ask_and_check_take_url_sources(tmp_path, web, fake_openai):
+    fake_openai.set_responder(lambda prompt, body: {"answer": "The Velden city council."})
+    cfg = cli_config(tmp_path)
+    asked = run(["ask", "Who approved the extension?", "--sources", f"{web.base}/story/wire.html"], tmp_path,
+                fake_openai.base_url, config=cfg)
+    assert asked.returncode == 0, asked.stderr
+    assert "Velden" in asked.stdout and "passages: S1:" in asked.stdout
+    draft = tmp_path / "draft.md"
+    draft.write_text("The Velden city council voted 31 to 9 on Tuesday to extend the Blue tram line. [S1:1]\n")
+    checked = run(["check", str(draft), "--sources", f"{web.base}/story/wire.html", "--json"], tmp_path, config=cfg)
+    assert checked.returncode == 0, checked.stderr
+    claim = json.loads(checked.stdout)["claims"][0]
+    assert claim["supported"] and claim["evidence"][0]["quote"].startswith("The Velden city council voted 31 to 9")
