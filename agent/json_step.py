@@ -59,8 +59,8 @@ def parse_request(raw: str) -> DraftRequest:
         raise UsageError(f"request is not valid JSON ({e.msg} at line {e.lineno})") from None
     except RecursionError:
         raise UsageError("request JSON is nested too deeply") from None
-    except ValidationError as e:
-        first = e.errors()[0]
+    except ValidationError as e:  # a union (path or inline source) reports every branch: our validators say more
+        first = next((err for err in e.errors() if err["type"] == "value_error"), e.errors()[0])
         raise UsageError(f"request key '{'.'.join(map(str, first['loc']))}': {first['msg']}") from None
 
 

@@ -60,13 +60,18 @@ def path_escape_rows() -> list[list]:
                     status, answer, _ = call(base, "POST", route, body)
                     rows.append([name, route, status, answer.get("error", {}).get("code", answer.get("status")),
                                  len(opened) - before])
+            before = len(opened)
+            status, answer, _ = call(base, "POST", "/v1/briefs", {"sources": [str(root)]})  # the control
+            rows.append(["control: the root itself (symlinks inside skipped)", "/v1/briefs", status,
+                         answer.get("status"), len(opened) - before])
+            control_calls = len(fake.requests)
             off = service_settings(tmp / "off", fake.base_url)
         with mock.patch.object(agent.ingest, "_read", recording), running(create_app(off)) as base:
             before = len(opened)
             status, answer, _ = call(base, "POST", "/v1/briefs", {"sources": [str(STORY)]})
             rows.append(["any path, path sources off (default)", "/v1/briefs", status,
                          answer.get("error", {}).get("code"), len(opened) - before])
-        rows.append(["LLM requests made", "", "", "", len(fake.requests)])
+        rows.append(["LLM requests made for refused requests", "", "", "", len(fake.requests) - control_calls])
     return rows
 
 

@@ -292,6 +292,16 @@ def test_deeply_nested_json_is_a_clean_error(tmp_path, fake_openai):
     assert proc.returncode == 2 and document["error"]["exit_code"] == 2 and "nested too deeply" in document["error"]["message"]
 
 
+
+def test_json_step_with_a_lone_surrogate_is_a_json_error_and_exit_2(tmp_path):
+    request = json.dumps({"sources": [{"text": "Harbour \udc00 text. " + ARTICLE, "outlet": "Lisk \udc00 Post"}]})
+    assert "\\udc00" in request
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "draft", "--json", "-", "--data-dir", str(tmp_path / "d")],
+                          cwd=ROOT, input=request, capture_output=True, text=True, timeout=120)
+    document = json.loads(proc.stdout)
+    assert proc.returncode == 2 and document["status"] == "failed" and "surrogate" in document["error"]["message"]
+
+
 # --- 6. /v1/check: size cap and a time limit that kills ---------------------------------------------
 
 
