@@ -47,7 +47,9 @@ from tests.test_llm import MSGS, City  # noqa: E402
 
 GROUPS = [("bad inputs", ["tests/test_bad_inputs.py"]),
           ("endpoint faults", ["tests/test_endpoint_faults.py"]),
-          ("injection (rule, ingest, prompts)", ["tests/test_injection.py", "-k", "not injected_payload"])]
+          ("injection (rule, ingest, prompts)", ["tests/test_injection.py", "-k", "not injected_payload"]),
+          ("security (issue 16)", ["tests/test_security.py", "tests/test_injection_languages.py",
+                                   "tests/test_repetition.py", "tests/test_killable.py"])]
 
 
 def table(title: str, header: list[str], rows: list[list]) -> None:

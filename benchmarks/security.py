@@ -19,8 +19,8 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHECK_BOUND_S = {1: 10.0, 10: 120.0}  # stated bounds for one check of a draft of 1 MB / 10 MB (2-core machine)
-ROW_BOUND_S = 5.0  # one 10,000-cell table row
+CHECK_BOUND_S = {1: 5.0, 10: 60.0}  # stated bounds for one check of a draft of 1 MB / 10 MB (2-core machine)
+ROW_BOUND_S = 2.0  # one 10,000-cell table row
 CHECK_KILL_S = 600.0  # a measurement still running then is killed and reported as over the bound
 
 
