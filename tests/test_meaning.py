@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agent.checks.meaning import (
-    changed_direction, changed_hedge, is_faithful_compression, meaning_changes, meaning_preserved, moved_figure,
+    changed_direction, changed_hedge, compression_errors, is_faithful_compression, meaning_changes, meaning_preserved, moved_figure,
     shifted_time, swapped_actor,
 )
 
@@ -277,6 +277,16 @@ def test_other_languages_get_no_findings_rather_than_false_ones(claim, source):
 def test_faithful_compression_only_deletes_and_keeps_protected_tokens(candidate, ok):
     source = "Saal said the 35 percent cut this summer would cost growers about 80 million crowns in lost harvests."
     assert is_faithful_compression(candidate, source) is ok
+
+
+def test_compression_errors_say_what_to_fix():
+    source = "Saal said the 35 percent cut would cost growers about 80 million crowns."
+    assert compression_errors("Saal said the 35 percent cut would cost growers about 80 million crowns.", source) == []
+    assert "'about'" in compression_errors("Saal said the 35 percent cut would cost growers 80 million crowns.",
+                                           source)[0]
+    (error,) = compression_errors("Saal said the cut would cost growers about 80 million crowns.", source)
+    assert "'35'" in error
+    assert "'will'" in compression_errors("Saal said the cut will cost growers.", source)[0]
 
 
 def test_compression_keeps_negation_and_names():

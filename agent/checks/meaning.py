@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from agent.checks.meaning_text import (
     ATTRIBUTION, CLAUSE_OPENERS, IRREGULAR, MODALITY, PAST_PARTICIPLE_IRREGULAR, STRONG_MODALS, Clause, Token, attributions, clauses,
-    direction_marks, figures, hedges, is_content, is_negation, looks_english, negated, source_clauses, stem,
+    direction_marks, figures, hedges, is_content, is_negation, looks_english, negated, source_clauses,
+    source_tokens, stem,
     time_mentions, tokens,
 )
 
@@ -42,7 +43,7 @@ def _overlap(c: Clause, s: Clause, exclude: set[str] = frozenset()) -> tuple[int
 
 def _sentence_tokens(source: str, clause: Clause) -> list[Token]:
     a, b = clause.sentence
-    return [t for t in tokens(source) if a <= t.start < b]
+    return [t for t in source_tokens(source) if a <= t.start < b]
 
 
 # --- direction and polarity -----------------------------------------------------------------
@@ -243,7 +244,7 @@ def _swapped_modifier(c: Clause, own: set[tuple[int, int]], source: str, other_w
     claim_words = c.content
     toks = c.tokens
     for a, b in sorted(own):
-        stoks = [t for t in tokens(source) if a <= t.start < b]
+        stoks = [t for t in source_tokens(source) if a <= t.start < b]
         here = {t.stem for t in stoks if is_content(t)}
         for w, h in zip(toks, toks[1:]):
             if not (is_content(w) and is_content(h)) or h.stem not in here or w.stem in here:
@@ -281,6 +282,8 @@ def _roles(c: Clause, i: int) -> tuple[set[str] | None, set[str]]:
     toks = c.tokens
     j = i - 1
     while j >= 0 and (toks[j].low in _SKIP_LEFT or toks[j].low.endswith("ly")):
+        if toks[j].low == "to" and j and toks[j - 1].low not in _SKIP_LEFT and not toks[j - 1].low.endswith("ly"):
+            return None, set()  # "its intention to increase": the doer is not next to the verb
         j -= 1
     left = list(toks[: j + 1])
     while left and left[0].low in CLAUSE_OPENERS:
@@ -420,15 +423,20 @@ def meaning_preserved(candidate: str, source_sentence: str) -> list[Finding]:
 
 
 def protected_tokens(text: str) -> list[str]:
-    """Tokens a deletion-only compression must keep: numbers, names, negations, hedges, modals, attribution."""
+    """Tokens a deletion-only compression must keep: numbers (and 'about', 'more than' before them), names,
+    negations, hedges, modals and attribution."""
     keep = []
-    for i, t in enumerate(tokens(text)):
-        if (t.low[0].isdigit() or is_negation(t) or t.low in MODALITY or t.low in _MODAL_WORDS
+    toks = tokens(text)
+    for i, t in enumerate(toks):
+        if t.low in _APPROXIMATORS and i + 1 < len(toks) and toks[i + 1].low[0].isdigit():
+            keep.append(t.low)  # "about 6 percent", "more than 900": the figure's precision
+        elif (t.low[0].isdigit() or is_negation(t) or t.low == "without" or t.low in MODALITY or t.low in _MODAL_WORDS
                 or t.low in ATTRIBUTION or (t.text[0].isupper() and (i > 0 or not _is_function(t)))):
             keep.append(t.low)
     return keep
 
 
+_APPROXIMATORS = frozenset("about around nearly almost roughly approximately some over under than least most up".split())
 _MODAL_WORDS = frozenset("""will would could may might should must shall can likely unlikely possibly probably perhaps
 expected expects expect plans plan planned aims hopes hope wants asked asks estimated estimates""".split())
 
@@ -437,15 +445,25 @@ def _is_function(t: Token) -> bool:
     return not is_content(t) or t.low in ("however", "meanwhile")
 
 
+def compression_errors(candidate: str, source: str) -> list[str]:
+    """Why a candidate is not a faithful deletion-only compression of `source` (empty: it is one)."""
+    want = [t.low for t in tokens(candidate)]
+    if not want:
+        return ["the candidate is empty"]
+    have = iter(t.low for t in tokens(source))
+    extra = next((w for w in want if not any(w == h for h in have)), None)
+    if extra is not None:
+        return [f"'{extra}' is not a deletion from the source (new, changed or moved word)"]
+    kept = list(want)
+    errors = []
+    for p in protected_tokens(source):
+        if p in kept:
+            kept.remove(p)
+        else:
+            errors.append(f"dropped '{p}' (numbers, names, negations, hedges, modals and attributions must stay)")
+    return errors + [f.message for f in meaning_preserved(candidate, source)]
+
+
 def is_faithful_compression(candidate: str, source: str) -> bool:
     """True if the candidate only deletes words of the source, in order, keeping every protected token."""
-    want = [t.low for t in tokens(candidate)]
-    have = iter(t.low for t in tokens(source))
-    if not want or not all(any(w == h for h in have) for w in want):
-        return False
-    kept = list(want)
-    for p in protected_tokens(source):
-        if p not in kept:
-            return False
-        kept.remove(p)
-    return not meaning_preserved(candidate, source)
+    return not compression_errors(candidate, source)

@@ -311,6 +311,12 @@ def time_mentions(text: str) -> list[TimeMention]:
 
 
 @lru_cache(maxsize=256)
+def source_tokens(source: str) -> tuple[Token, ...]:
+    """Tokens of a source text, cached like its clauses."""
+    return tuple(tokens(source))
+
+
+@lru_cache(maxsize=256)
 def source_clauses(source: str) -> tuple[Clause, ...]:
     """Clauses of a source text, cached: one source is compared with many claims."""
     return tuple(clauses(source))
