@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.checks.injection import LEXICON, injection_spans, instruction_family
+from agent.checks.injection import injection_spans, instruction_family
+from agent.checks.injection_lexicon import LEXICON
 from agent.cleaning import clean_text
 
 CANARY = "CANARY-7781"
