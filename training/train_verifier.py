@@ -63,7 +63,8 @@ def load_wice(git_dir: Path) -> tuple[list[dict], str]:
         article = [s for s in r["evidence"] if not s.startswith("(meta data)")]
         ranked = sorted(range(len(article)), key=lambda i: -content_support(r["claim"], article[i])[0])
         keep = sorted(ranked[:WICE_EVIDENCE_SENTENCES])  # what the product retrieves: the best-matching passages
-        rows.append({"set": "wice", "domain": "wice", "claim": r["claim"], "evidence": " ".join(article[i] for i in keep),
+        rows.append({"set": "wice", "domain": "wice", "claim": r["claim"],
+                     "evidence": " ".join(article[i] for i in keep),
                      "label": int(r["label"] == "supported"), "heldout": _hash(r["claim"]) % 4 == 0})
     return rows, commit
 

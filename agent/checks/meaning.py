@@ -2,54 +2,28 @@
 
 Each rule is a pure function `(claim, source) -> list[Finding]`, comparing each clause of the
 claim with the source clauses that say the same thing (most shared content words). A rule that
-cannot tell (another language, no aligned clause, an unknown subject) says nothing.
+cannot tell (another language, no aligned clause, an unknown subject) says nothing. Direction,
+hedges and figures live here; who-did-what and time in meaning_events.py; the shared lexicons and
+clause alignment in meaning_text.py. The drafter calls `meaning_preserved` and `compression_errors`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from agent.checks.meaning_events import shifted_time, swapped_actor
 from agent.checks.meaning_text import (
-    ATTRIBUTION, CLAUSE_OPENERS, IRREGULAR, MODALITY, PAST_PARTICIPLE_IRREGULAR, STRONG_MODALS, Clause, Token, attributions, clauses,
-    direction_marks, figures, hedges, is_content, is_negation, looks_english, negated, source_clauses,
-    source_tokens, stem,
-    time_mentions, tokens,
+    ATTRIBUTION, MODALITY, STRONG_MODALS, Clause, Finding, Token, attributions, clauses, direction_marks, english,
+    figures, finding, hedges, is_content, is_negation, negated, overlap, sentence_tokens, source_clauses,
+    source_tokens, tokens,
 )
 
-
-@dataclass(frozen=True)
-class Finding:
-    """One meaning change: its kind, where it is in the claim and which source span it contradicts."""
-
-    kind: str  # direction | hedge-dropped | hedge-added | figure-moved | actor-swapped | time-shifted
-    claim_span: tuple[int, int]
-    source_span: tuple[int, int]
-    message: str
-
-
-def _finding(kind: str, claim: str, c: tuple[int, int], source: str, s: tuple[int, int], why: str) -> Finding:
-    return Finding(kind, c, s, f"{why} (claim: '{claim[c[0]:c[1]][:80]}'; source: '{source[s[0]:s[1]][:120]}')")
-
-
-def _english(claim: str, source: str) -> bool:
-    return looks_english(claim) and looks_english(source)
-
-
-def _overlap(c: Clause, s: Clause, exclude: set[str] = frozenset()) -> tuple[int, float]:
-    want = c.content - exclude
-    shared = len(want & s.content)
-    return shared, shared / (len(want) or 1)
-
-
-def _sentence_tokens(source: str, clause: Clause) -> list[Token]:
-    a, b = clause.sentence
-    return [t for t in source_tokens(source) if a <= t.start < b]
+__all__ = ["Finding", "RULES", "changed_direction", "changed_hedge", "compression_errors", "is_faithful_compression",
+           "meaning_changes", "meaning_preserved", "moved_figure", "protected_tokens", "shifted_time", "swapped_actor"]
 
 
 # --- direction and polarity -----------------------------------------------------------------
 def changed_direction(claim: str, source: str) -> list[Finding]:
     """A direction word turned into its opposite (rise → fall, approve → reject), or a negation added or dropped."""
-    if not _english(claim, source):
+    if not english(claim, source):
         return []
     found: list[Finding] = []
     src = source_clauses(source)
@@ -63,7 +37,7 @@ def changed_direction(claim: str, source: str) -> list[Finding]:
                 same_group = [(t, sg) for t, g, sg in direction_marks(s) if g == group]
                 if not same_group:
                     continue
-                n, ratio = _overlap(c, s, exclude | {t.stem for t, _ in same_group})
+                n, ratio = overlap(c, s, exclude | {t.stem for t, _ in same_group})
                 signs = {sg * (-1 if negated(s) else 1) for _, sg in same_group}
                 if sign * sign_c in signs:
                     agree = max(agree, n)
@@ -71,7 +45,7 @@ def changed_direction(claim: str, source: str) -> list[Finding]:
                     against = (n, s, same_group[0][0])
             if against and against[0] > agree:
                 n, s, word = against
-                found.append(_finding("direction", claim, (tok.start, tok.end), source, (s.start, s.end),
+                found.append(finding("direction", claim, (tok.start, tok.end), source, (s.start, s.end),
                                       f"'{tok.text}' reverses the source's '{word.text}'"))
         if not marks:
             found += _changed_negation(claim, source, c, src)
@@ -81,7 +55,7 @@ def changed_direction(claim: str, source: str) -> list[Finding]:
 def _changed_negation(claim: str, source: str, c: Clause, src: tuple[Clause, ...]) -> list[Finding]:
     if len(c.content) < 4:
         return []  # a verbless list item ("voice recognition feature") has no polarity to compare
-    ranked = sorted(((*_overlap(c, s), s) for s in src), key=lambda r: (-r[0], -r[1]))
+    ranked = sorted(((*overlap(c, s), s) for s in src), key=lambda r: (-r[0], -r[1]))
     if not ranked or ranked[0][0] < 3 or ranked[0][1] < 0.6 or ranked[0][0] < 0.5 * len(ranked[0][2].content):
         return []
     best = ranked[0][0]
@@ -90,13 +64,13 @@ def _changed_negation(claim: str, source: str, c: Clause, src: tuple[Clause, ...
         return []
     s = close[0]
     what = "adds a negation the source does not have" if negated(c) else "drops the source's negation"
-    return [_finding("direction", claim, (c.start, c.end), source, (s.start, s.end), f"the claim {what}")]
+    return [finding("direction", claim, (c.start, c.end), source, (s.start, s.end), f"the claim {what}")]
 
 
 # --- hedges, modality and attribution -------------------------------------------------------
 def changed_hedge(claim: str, source: str) -> list[Finding]:
     """A hedge, modal or attribution of the source dropped (stated as fact) or one added."""
-    if not _english(claim, source):
+    if not english(claim, source):
         return []
     found: list[Finding] = []
     src = source_clauses(source)
@@ -108,7 +82,7 @@ def changed_hedge(claim: str, source: str) -> list[Finding]:
     for c in claim_clauses:
         if attributions(c) and len(c.content) <= 3:
             continue  # "…, officials said": the attribution clause itself
-        ranked = sorted(((*_overlap(c, s), s) for s in src), key=lambda r: (-r[0], -r[1]))
+        ranked = sorted(((*overlap(c, s), s) for s in src), key=lambda r: (-r[0], -r[1]))
         if not ranked or ranked[0][0] < 3 or ranked[0][1] < 0.6:
             continue
         best = ranked[0][0]
@@ -120,17 +94,17 @@ def changed_hedge(claim: str, source: str) -> list[Finding]:
         reported_future = all(t.low == "would" for h in theirs for t in h) and attributed and not claim_will
         if not claim_hedged and all(theirs) and not reported_future:
             s, word = support[0], theirs[0][0]
-            found.append(_finding("hedge-dropped", claim, (c.start, c.end), source, (s.start, s.end),
+            found.append(finding("hedge-dropped", claim, (c.start, c.end), source, (s.start, s.end),
                                   f"the source hedges this ('{word.text}') but the claim states it as fact"))
         elif not attributed and _checkable(c) and all(s.sentence in attributed_sentences for s in support):
             s = support[0]
-            word = next(t for t in _sentence_tokens(source, s) if t.low in ATTRIBUTION)
-            found.append(_finding("hedge-dropped", claim, (c.start, c.end), source, s.sentence,
+            word = next(t for t in sentence_tokens(source, s) if t.low in ATTRIBUTION)
+            found.append(finding("hedge-dropped", claim, (c.start, c.end), source, s.sentence,
                                   f"the source attributes this ('{word.text}') but the claim drops the attribution"))
         elif any(t.low in STRONG_MODALS for t in mine) and not any(theirs) and not any(
                 s.sentence in attributed_sentences for s in support):
             s, word = support[0], next(t for t in mine if t.low in STRONG_MODALS)
-            found.append(_finding("hedge-added", claim, (word.start, word.end), source, (s.start, s.end),
+            found.append(finding("hedge-added", claim, (word.start, word.end), source, (s.start, s.end),
                                   f"the claim adds '{word.text}' where the source is definite"))
     return found
 
@@ -149,7 +123,7 @@ def _checkable(c: Clause) -> bool:
 def _speakers(source: str, s: Clause) -> set[str]:
     """The words naming who the source says said it: the run of words just before the attribution verb
     ("Saal said", "their association said"), or just after it ("…, said director Mara Ilves")."""
-    toks = _sentence_tokens(source, s)
+    toks = sentence_tokens(source, s)
     out: set[str] = set()
 
     def run(indices) -> set[str]:
@@ -180,7 +154,7 @@ def _speakers(source: str, s: Clause) -> set[str]:
 # --- figures bound to nouns and units ---------------------------------------------------------
 def moved_figure(claim: str, source: str) -> list[Finding]:
     """A figure attached to a different unit, scale or noun than in the source."""
-    if not _english(claim, source):
+    if not english(claim, source):
         return []
     sfigs = figures(source)
     if not sfigs:
@@ -202,7 +176,7 @@ def moved_figure(claim: str, source: str) -> list[Finding]:
             same_whole = [g for g in sfigs if g.whole == f.whole and g.scale != f.scale and (g.scale or f.scale)]
             if same_whole:
                 g = same_whole[0]
-                found.append(_finding("figure-moved", claim, (f.start, f.end), source, (g.start, g.end),
+                found.append(finding("figure-moved", claim, (f.start, f.end), source, (g.start, g.end),
                                       f"'{claim[f.start:f.end]}' has a different scale from the source's "
                                       f"'{source[g.start:g.end]}'"))
             continue
@@ -210,7 +184,7 @@ def moved_figure(claim: str, source: str) -> list[Finding]:
             continue  # a bare small number ("2", "5") binds too loosely to compare
         if f.unit_class and all(g.unit_class for g in same_value) and all(g.unit != f.unit for g in same_value):
             g = same_value[0]
-            found.append(_finding("figure-moved", claim, (f.start, f.end), source, (g.start, g.end),
+            found.append(finding("figure-moved", claim, (f.start, f.end), source, (g.start, g.end),
                                   f"'{f.unit}' where the source gives this figure in '{g.unit}'"))
             continue
         c = next((c for c in claim_clauses if c.start <= f.start < c.end + 1), None)
@@ -225,7 +199,7 @@ def moved_figure(claim: str, source: str) -> list[Finding]:
         if others:
             n, g = max(others, key=lambda r: r[0])
             if n >= 3 and n >= best_own + 2:
-                found.append(_finding("figure-moved", claim, (f.start, f.end), source, sentence_of(g.start),
+                found.append(finding("figure-moved", claim, (f.start, f.end), source, sentence_of(g.start),
                                       f"the claim binds '{claim[f.start:f.end]}' to what the source says about "
                                       f"'{source[g.start:g.end]}'"))
                 continue
@@ -234,7 +208,7 @@ def moved_figure(claim: str, source: str) -> list[Finding]:
         swap = _swapped_modifier(c, own, source, other_words)
         if swap:
             w, w2, span = swap
-            found.append(_finding("figure-moved", claim, (w.start, w.end), source, span,
+            found.append(finding("figure-moved", claim, (w.start, w.end), source, span,
                                   f"the source gives '{claim[f.start:f.end]}' for '{w2.text}', not '{w.text}'"))
     return found
 
@@ -256,158 +230,6 @@ def _swapped_modifier(c: Clause, own: set[tuple[int, int]], source: str, other_w
                     return w, w2, (w2.start, h2.end)
     return None
 
-
-# --- who did what ---------------------------------------------------------------------------------
-_VERBS = {stem(v) for v in """approve reject challenge sue fine beat defeat acquire buy sell hire fire attack accuse
-criticise criticize praise support oppose award pay sign elect appoint arrest charge sanction ban block back endorse
-win lose announce propose ask urge warn build close open lead join leave invite meet host visit own fund finance lend
-borrow owe demand defend blame threaten investigate replace overtake merge employ vote veto order force hit kill
-injure convict acquit pass launch cancel impose lift release raise cut reduce increase grant deny sack dismiss
-overturn uphold recommend request contract pressure press""".split()}
-_SKIP_LEFT = frozenset("""is are was were be been being has have had do does did will would could should may might
-must shall can to set expected due going likely able about also not n't already still now then reportedly formally
-unanimously again finally jointly help helps helped helping try tries tried seek seeks want wants plan plans
-planned aim aims aimed on in last this monday tuesday wednesday thursday friday saturday sunday""".split())
-# Nouns that name a doer: a claim subject made of them is a different actor, not a paraphrase of one.
-_ACTORS = {stem(w) for w in """authority council board government ministry minister parliament port city company firm
-court police union association regulator agency mayor president committee bank operator utility council residents
-farmers growers company""".split()}
-_BE = frozenset("is are was were be been being get gets got".split())
-_PRONOUNS = frozenset("it they he she we i you which who that this these those there its".split())
-_STOP_RIGHT = frozenset("in on at by for from with to into after before over under against during since".split())
-
-
-def _roles(c: Clause, i: int) -> tuple[set[str] | None, set[str]]:
-    """(logical subject, logical object) content stems of the verb at token i; subject None if unknown."""
-    toks = c.tokens
-    j = i - 1
-    while j >= 0 and (toks[j].low in _SKIP_LEFT or toks[j].low.endswith("ly")):
-        if toks[j].low == "to" and j and toks[j - 1].low not in _SKIP_LEFT and not toks[j - 1].low.endswith("ly"):
-            return None, set()  # "its intention to increase": the doer is not next to the verb
-        j -= 1
-    left = list(toks[: j + 1])
-    while left and left[0].low in CLAUSE_OPENERS:
-        left = left[1:]  # "that help reduce": the subject is outside this clause
-    right: list[Token] = []
-    for t in toks[i + 1:]:
-        if t.low in _STOP_RIGHT and right:
-            break
-        right.append(t)
-    verb = toks[i].low
-    passive = i > 0 and toks[i - 1].low in _BE and (verb.endswith(("ed", "en")) or verb in PAST_PARTICIPLE_IRREGULAR)
-    if not left or left[-1].low in _PRONOUNS:
-        subject = None
-    else:
-        subject = {t.stem for t in left[-6:] if is_content(t)} or None
-    obj = {t.stem for t in right[:5] if is_content(t) and t.low not in _STOP_RIGHT}
-    if passive:
-        after_by = [t for t in toks[i + 1:] if True]
-        by = next((k for k, t in enumerate(after_by) if t.low == "by"), None)
-        agent = {t.stem for t in after_by[by + 1: by + 5] if is_content(t)} if by is not None else set()
-        return (agent or None), subject or set()
-    return subject, obj
-
-
-def _verb_positions(c: Clause) -> list[int]:
-    """Tokens of the verb lexicon in a verb's position: inflected, or after an auxiliary or a plural or name."""
-    out = []
-    for i, t in enumerate(c.tokens):
-        if t.stem not in _VERBS or t.text[0].isupper():
-            continue
-        before = c.tokens[i - 1] if i else None
-        if before is None or before.low in _DETERMINERS_OF:
-            continue
-        inflected = t.low.endswith(("ed", "es")) or (t.low.endswith("s") and not t.low.endswith("ss")) or (
-            t.low in IRREGULAR)
-        after_aux = before.low in _SKIP_LEFT or before.low.endswith("ly")
-        after_doer = before.text[0].isupper() or (before.low.endswith("s") and is_content(before))
-        if inflected or after_aux or after_doer:
-            out.append(i)
-    return out
-
-
-_DETERMINERS_OF = frozenset("the a an its their his her our your my of this that these those".split())
-
-
-def swapped_actor(claim: str, source: str) -> list[Finding]:
-    """The doer of an action in the claim is not its doer in the source (or is the one it was done to)."""
-    if not _english(claim, source):
-        return []
-    src = source_clauses(source)
-    every_word = set().union(*(s.content for s in src)) if src else set()
-    found: list[Finding] = []
-    for c in clauses(claim):
-        for i in _verb_positions(c):
-            subj, obj = _roles(c, i)
-            if not subj:
-                continue
-            verb = c.tokens[i]
-            occurrences = [(s, *_roles(s, j)) for s in src for j in _verb_positions(s) if s.tokens[j].stem == verb.stem]
-            known = [(s, ss, os) for s, ss, os in occurrences if ss]
-            if not known or any(subj & ss for _, ss, _ in known):
-                continue
-            for s, ss, os in known:
-                same_event = not obj or not os or bool(obj & os) or bool(subj & os and obj & ss)
-                if same_event and (subj & os or subj <= every_word or subj & _ACTORS):
-                    who = "what the source says it acted on" if subj & os else "not who does it in the source"
-                    found.append(_finding("actor-swapped", claim, (c.start, verb.end), source, (s.start, s.end),
-                                          f"the claim's doer of '{verb.text}' is {who}"))
-                    break
-    return found
-
-
-# --- time ------------------------------------------------------------------------------------------
-def _tense(c: Clause, i: int) -> str | None:
-    toks = c.tokens
-    before = [t.low for t in toks[max(0, i - 3):i]]
-    if any(b in ("will", "shall", "'ll", "would") for b in before) or any(
-            a in ("due", "set", "expected", "going", "plans", "planned") and b == "to" for a, b in zip(before, before[1:])):
-        return "future"
-    word = toks[i].low
-    if (word.endswith("ed") and len(word) > 4) or (word in IRREGULAR and word not in ("said", "told")):
-        return "past"
-    return None
-
-
-def shifted_time(claim: str, source: str) -> list[Finding]:
-    """A date moved from one event to another, or a future event told as past (or the reverse)."""
-    if not _english(claim, source):
-        return []
-    src = source_clauses(source)
-    stimes = time_mentions(source)
-    found: list[Finding] = []
-    claim_clauses = clauses(claim)
-    for tm in time_mentions(claim):
-        c = next((c for c in claim_clauses if c.start <= tm.start <= c.end), None)
-        if c is None or not any(t.key == tm.key for t in stimes):
-            continue
-        own_words = {t.stem for t in c.tokens if tm.start <= t.start < tm.end}
-        holders = {id(s) for s in src for t in stimes if t.key == tm.key and s.start <= t.start < s.end + 1}
-        ranked = sorted(((*_overlap(c, s, own_words), s) for s in src), key=lambda r: (-r[0], -r[1]))
-        n, ratio, best = ranked[0]
-        held = max((m for m, _, s in ranked if id(s) in holders), default=0)
-        if id(best) not in holders and n >= 2 and ratio >= 0.6 and n >= held + 2:
-            where = next(s for s in src if id(s) in holders)
-            found.append(_finding("time-shifted", claim, (tm.start, tm.end), source, (where.start, where.end),
-                                  f"'{tm.key}' belongs to another event in the source"))
-    for c in claim_clauses:
-        for i in sorted(set(_verb_positions(c)) | {k for k, t in enumerate(c.tokens) if t.stem in _EVENT_VERBS}):
-            mine = _tense(c, i)
-            if mine is None:
-                continue
-            verb = c.tokens[i]
-            told = [(s, _tense(s, j)) for s in src for j, t in enumerate(s.tokens)
-                    if t.stem == verb.stem and _overlap(c, s, {verb.stem})[0] >= 1]
-            told = [(s, tense) for s, tense in told if tense]
-            if told and all(tense != mine for _, tense in told):
-                s, theirs = told[0]
-                found.append(_finding("time-shifted", claim, (verb.start, verb.end), source, (s.start, s.end),
-                                      f"the claim tells as {mine} what the source tells as {theirs}"))
-                break
-    return found
-
-
-_EVENT_VERBS = {stem(v) for v in "open start begin end finish complete rise fall take hold".split()}
 
 RULES = (changed_direction, changed_hedge, moved_figure, swapped_actor, shifted_time)
 
@@ -436,7 +258,8 @@ def protected_tokens(text: str) -> list[str]:
     return keep
 
 
-_APPROXIMATORS = frozenset("about around nearly almost roughly approximately some over under than least most up".split())
+_APPROXIMATORS = frozenset("about around nearly almost roughly approximately some over under than least most up"
+                           .split())
 _MODAL_WORDS = frozenset("""will would could may might should must shall can likely unlikely possibly probably perhaps
 expected expects expect plans plan planned aims hopes hope wants asked asks estimated estimates""".split())
 

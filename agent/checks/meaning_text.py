@@ -1,4 +1,4 @@
-"""Text pieces the meaning-change rules share: tokens, stems, clauses, lexicons, figures and dates.
+"""What the meaning-change rules share: tokens, stems, clauses, lexicons, figures, dates, findings.
 
 English lexicons only: `looks_english` gates the rules, so another language gets no findings
 rather than false ones.
@@ -39,7 +39,8 @@ IRREGULAR = {
     "written": "write", "lent": "lend", "sent": "send", "hired": "hire", "shot": "shoot", "beaten": "beat",
     "overtook": "overtake", "overtaken": "overtake", "undertook": "undertake", "forbade": "forbid",
     "forbidden": "forbid", "withdrew": "withdraw", "withdrawn": "withdraw", "slid": "slide", "sued": "sue",
-    "owed": "owe", "suing": "sue", "bore": "bear", "upheld": "uphold", "withheld": "withhold", "overheard": "overhear", "borne": "bear", "found": "find", "caught": "catch", "taught": "teach",
+    "owed": "owe", "suing": "sue", "bore": "bear", "upheld": "uphold", "withheld": "withhold",
+    "overheard": "overhear", "borne": "bear", "found": "find", "caught": "catch", "taught": "teach",
 }
 PAST_PARTICIPLE_IRREGULAR = frozenset(IRREGULAR) - {"rose", "fell", "grew", "began", "took", "gave", "chose", "ran",
                                                      "went", "came", "saw", "drew", "shrank", "sank", "wrote", "suing",
@@ -263,7 +264,8 @@ def figures(text: str) -> list[Figure]:
     out = []
     for start, end, values in numbers_in(text):
         mention = text[start:end].casefold()
-        if not mention[:1].isdigit() or (text[max(0, start - 1):start] == "-" and text[max(0, start - 2):start - 1].isalnum()):
+        glued = text[max(0, start - 1):start] == "-" and text[max(0, start - 2):start - 1].isalnum()
+        if not mention[:1].isdigit() or glued:
             continue  # number words ("two") stay with the existing number rule; "CoV-2" is a name
         scale = next((w for w in SCALE_WORDS if re.search(rf"\b{w}\b", mention)), "")
         whole = min(values)
@@ -320,3 +322,37 @@ def source_tokens(source: str) -> tuple[Token, ...]:
 def source_clauses(source: str) -> tuple[Clause, ...]:
     """Clauses of a source text, cached: one source is compared with many claims."""
     return tuple(clauses(source))
+
+
+# --- findings and clause alignment, shared by the rules -------------------------------------
+@dataclass(frozen=True)
+class Finding:
+    """One meaning change: its kind, where it is in the claim and which source span it contradicts."""
+
+    kind: str  # direction | hedge-dropped | hedge-added | figure-moved | actor-swapped | time-shifted
+    claim_span: tuple[int, int]
+    source_span: tuple[int, int]
+    message: str
+
+
+def finding(kind: str, claim: str, c: tuple[int, int], source: str, s: tuple[int, int], why: str) -> Finding:
+    """A Finding whose message quotes both spans."""
+    return Finding(kind, c, s, f"{why} (claim: '{claim[c[0]:c[1]][:80]}'; source: '{source[s[0]:s[1]][:120]}')")
+
+
+def english(claim: str, source: str) -> bool:
+    """Both texts English enough for the lexicons; otherwise a rule says nothing."""
+    return looks_english(claim) and looks_english(source)
+
+
+def overlap(c: Clause, s: Clause, exclude: set[str] = frozenset()) -> tuple[int, float]:
+    """Content words of claim clause `c` found in source clause `s`: (count, share of c's)."""
+    want = c.content - exclude
+    shared = len(want & s.content)
+    return shared, shared / (len(want) or 1)
+
+
+def sentence_tokens(source: str, clause: Clause) -> list[Token]:
+    """Tokens of the sentence the clause belongs to."""
+    a, b = clause.sentence
+    return [t for t in source_tokens(source) if a <= t.start < b]
