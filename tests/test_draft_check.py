@@ -68,7 +68,7 @@ def test_cli_exit_codes(tmp_path):
 
 
 # --- round trip: the project's own brief.md / brief.html are read back section by section -------------
-CLAIM_SUPPORT = {"unsupported-content"}  # the claim verifier's verdict (agent/checks/claims.py), not structure
+CLAIM_SUPPORT = {"unsupported-content", "off-purpose"}  # content verdicts (claim verifier, section purpose), not structure
 
 def _faithful_brief_and_passages():
     """A brief whose every sentence is a sentence of the harbour example's passages, and those passages."""
