@@ -172,3 +172,26 @@ def test_cli_never_passes_a_non_draft(tmp_path, raw):
     proc = subprocess.run([sys.executable, "-m", "agent.cli", "check", str(draft)], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 2 and "pass" not in proc.stdout and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+@pytest.mark.parametrize("status", ["published", "rejected"])
+@pytest.mark.parametrize("provisional", [True, False])
+def test_rendered_brief_parses_back_to_the_same_sections(fmt, status, provisional):
+    from agent.checks.brief_text import parse_brief_html, parse_brief_markdown
+    from agent.render import render_html, render_markdown
+
+    brief = BRIEF.model_copy(update={"veracity": BRIEF.veracity.model_copy(update={"provisional": provisional}),
+                                     "trend": BRIEF.trend.model_copy(update={"provisional": not provisional})})
+    render, parse = (render_markdown, parse_brief_markdown) if fmt == "md" else (render_html, parse_brief_html)
+    parsed = parse(render(brief, None, PASSAGES, status=status))
+    assert parsed.model_dump(exclude={"sources"}) == brief.model_dump(exclude={"sources"})
+    assert [(r.number, r.credit) for r in parsed.sources] == [(r.number, r.credit) for r in brief.sources]
+
+
+@pytest.mark.parametrize("text", ["# Notes\n\nThe board met on Monday.", "<p>The board met on Monday.</p>"])
+def test_markdown_or_html_that_is_not_our_brief_is_text(text):
+    from agent.checks.brief_text import parse_brief_html, parse_brief_markdown
+
+    assert parse_brief_markdown(text) is None and parse_brief_html(text) is None
+    assert check_draft(text).status == "pass"
