@@ -363,3 +363,33 @@ def test_issue_14_distortions_are_caught_by_brief_check_and_faithful_sentences_a
         assert not _kinds(report, sentence, offsets), sentence
     changed = [v for v in report["violations"] if v["code"] == "meaning-changed"]
     assert all(v["severity"] == "error" and v["evidence"] and v["evidence"][0]["quote"] for v in changed)
+
+
+# --- wired into the claim check -----------------------------------------------------------------
+def test_meaning_changed_is_an_error_with_the_source_span_of_the_right_passage():
+    from agent.checks.claims import check_claims
+    from agent.schema import Passage, Sentence
+
+    first = "The Osby library reopened on Monday after repairs."
+    second = "Water bills in Osby are expected to rise by about 6 percent next year, the council said."
+    passages = {"S1:1": Passage(id="S1:1", source_id="a", text=first, start=100, end=100 + len(first)),
+                "S2:3": Passage(id="S2:3", source_id="b", text=second, start=40, end=40 + len(second))}
+    sentence = Sentence(text="The council said water bills in Osby are expected to fall by about 6 percent next year.",
+                        citations=["S1:1", "S2:3"])
+    violations, (verdict,) = check_claims("body", [sentence], passages)
+    (v,) = [v for v in violations if v.code == "meaning-changed"]
+    assert v.severity == "error" and v.message.startswith("direction:") and sentence.text[v.start:v.end] == "fall"
+    (ev,) = v.evidence
+    assert ev.passage == "S2:3" and "rise" in ev.quote and second[ev.start - 40:ev.end - 40] == ev.quote
+    assert not verdict.supported and verdict.layer == "deterministic" and verdict.unsupported == "fall"
+
+
+def test_computed_sentences_are_not_read_for_meaning():
+    from agent.checks.claims import check_claims
+    from agent.schema import Passage, Sentence
+
+    text = "Bills will rise by 6 percent, the council said."
+    passages = {"S1:1": Passage(id="S1:1", source_id="a", text=text, start=0, end=len(text))}
+    computed = Sentence(text="Sources disagree: one says bills fall by 6 percent.", citations=["S1:1"], kind="computed")
+    violations, _ = check_claims("body", [computed], passages)
+    assert [v.code for v in violations] == []
