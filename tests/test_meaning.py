@@ -273,6 +273,7 @@ def test_other_languages_get_no_findings_rather_than_false_ones(claim, source):
     ("Saal said the 35 percent cut this summer cost growers about 80 million crowns.", False),  # modal dropped
     ("Saal said the 35 percent cut this summer will cost growers about 80 million crowns.", False),  # not a deletion
     ("Saal said growers about 80 million crowns the 35 percent cut.", False),  # out of order
+    ("Saal said the 35 percent cut would cost growers about 80 crowns.", False),  # the scale dropped
 ])
 def test_faithful_compression_only_deletes_and_keeps_protected_tokens(candidate, ok):
     source = "Saal said the 35 percent cut this summer would cost growers about 80 million crowns in lost harvests."
@@ -284,8 +285,8 @@ def test_compression_errors_say_what_to_fix():
     assert compression_errors("Saal said the 35 percent cut would cost growers about 80 million crowns.", source) == []
     assert "'about'" in compression_errors("Saal said the 35 percent cut would cost growers 80 million crowns.",
                                            source)[0]
-    (error,) = compression_errors("Saal said the cut would cost growers about 80 million crowns.", source)
-    assert "'35'" in error
+    errors = compression_errors("Saal said the cut would cost growers about 80 million crowns.", source)
+    assert [e.split("'")[1] for e in errors] == ["35", "percent"]
     assert "'will'" in compression_errors("Saal said the cut will cost growers.", source)[0]
 
 

@@ -13,7 +13,7 @@ from agent.checks.meaning_events import shifted_time, swapped_actor
 from agent.checks.meaning_text import (
     ATTRIBUTION, MODALITY, STRONG_MODALS, Clause, Finding, Token, attributions, clauses, direction_marks, english,
     figures, finding, hedges, is_content, is_negation, negated, overlap, sentence_tokens, source_clauses,
-    source_tokens, tokens,
+    SCALE_WORDS, UNIT_OF, source_tokens, tokens,
 )
 
 __all__ = ["Finding", "RULES", "changed_direction", "changed_hedge", "compression_errors", "is_faithful_compression",
@@ -245,13 +245,15 @@ def meaning_preserved(candidate: str, source_sentence: str) -> list[Finding]:
 
 
 def protected_tokens(text: str) -> list[str]:
-    """Tokens a deletion-only compression must keep: numbers (and 'about', 'more than' before them), names,
-    negations, hedges, modals and attribution."""
+    """Tokens a deletion-only compression must keep: numbers (with their scale and unit, and 'about' or
+    'more than' before them), names, negations, hedges, modals and attribution."""
     keep = []
     toks = tokens(text)
     for i, t in enumerate(toks):
         if t.low in _APPROXIMATORS and i + 1 < len(toks) and toks[i + 1].low[0].isdigit():
             keep.append(t.low)  # "about 6 percent", "more than 900": the figure's precision
+        elif i and toks[i - 1].low[0].isdigit() and (t.low in SCALE_WORDS or t.low in UNIT_OF):
+            keep.append(t.low)  # "1.2 billion", "150,000 cubic": part of the figure
         elif (t.low[0].isdigit() or is_negation(t) or t.low == "without" or t.low in MODALITY or t.low in _MODAL_WORDS
                 or t.low in ATTRIBUTION or (t.text[0].isupper() and (i > 0 or not _is_function(t)))):
             keep.append(t.low)
