@@ -88,7 +88,7 @@ def changed_hedge(claim: str, source: str) -> list[Finding]:
         best = ranked[0][0]
         support = [s for n, ratio, s in ranked if n >= max(3, best - 1) and ratio >= 0.6]
         speakers = set().union(*(_speakers(source, s) for s in support))
-        attributed = any(attributions(k) for k in claim_clauses) or bool(claim_words & speakers)
+        attributed = any(attributions(k, lenient=True) for k in claim_clauses) or bool(claim_words & speakers)
         mine = hedges(c)
         theirs = [hedges(s) for s in support]
         reported_future = all(t.low == "would" for h in theirs for t in h) and attributed and not claim_will

@@ -229,8 +229,14 @@ def hedges(clause: Clause) -> list[Token]:
     return out
 
 
-def attributions(clause: Clause) -> list[Token]:
-    return [t for t in clause.tokens if t.low in ATTRIBUTION]
+def attributions(clause: Clause, *, lenient: bool = False) -> list[Token]:
+    """Attribution words; `lenient` (for a claim) also takes verbs that credit a figure to someone."""
+    words = ATTRIBUTION | _CREDITING if lenient else ATTRIBUTION
+    return [t for t in clause.tokens if t.low in words]
+
+
+# "Meridian Wire gives 1.2 billion", "critics put the cost at": a claim that credits its figure to someone.
+_CREDITING = frozenset("gives give puts put cites cited quotes quoted reports reported describes described".split())
 
 
 # --- figures and dates -----------------------------------------------------------------
