@@ -46,7 +46,7 @@ def changed_direction(claim: str, source: str) -> list[Finding]:
             if against and against[0] > agree:
                 n, s, word = against
                 found.append(finding("direction", claim, (tok.start, tok.end), source, (s.start, s.end),
-                                      f"'{tok.text}' reverses the source's '{word.text}'"))
+                                     f"'{tok.text}' reverses the source's '{word.text}'"))
         if not marks:
             found += _changed_negation(claim, source, c, src)
     return found
@@ -95,17 +95,17 @@ def changed_hedge(claim: str, source: str) -> list[Finding]:
         if not claim_hedged and all(theirs) and not reported_future:
             s, word = support[0], theirs[0][0]
             found.append(finding("hedge-dropped", claim, (c.start, c.end), source, (s.start, s.end),
-                                  f"the source hedges this ('{word.text}') but the claim states it as fact"))
+                                 f"the source hedges this ('{word.text}') but the claim states it as fact"))
         elif not attributed and _checkable(c) and all(s.sentence in attributed_sentences for s in support):
             s = support[0]
             word = next(t for t in sentence_tokens(source, s) if t.low in ATTRIBUTION)
             found.append(finding("hedge-dropped", claim, (c.start, c.end), source, s.sentence,
-                                  f"the source attributes this ('{word.text}') but the claim drops the attribution"))
+                                 f"the source attributes this ('{word.text}') but the claim drops the attribution"))
         elif any(t.low in STRONG_MODALS for t in mine) and not any(theirs) and not any(
                 s.sentence in attributed_sentences for s in support):
             s, word = support[0], next(t for t in mine if t.low in STRONG_MODALS)
             found.append(finding("hedge-added", claim, (word.start, word.end), source, (s.start, s.end),
-                                  f"the claim adds '{word.text}' where the source is definite"))
+                                 f"the claim adds '{word.text}' where the source is definite"))
     return found
 
 
@@ -177,7 +177,7 @@ def moved_figure(claim: str, source: str) -> list[Finding]:
             if same_whole:
                 g = same_whole[0]
                 found.append(finding("figure-moved", claim, (f.start, f.end), source, (g.start, g.end),
-                                      f"'{claim[f.start:f.end]}' has a different scale from the source's "
+                                     f"'{claim[f.start:f.end]}' has a different scale from the source's "
                                       f"'{source[g.start:g.end]}'"))
             continue
         if not (f.unit or f.scale or f.whole >= 10):
@@ -185,7 +185,7 @@ def moved_figure(claim: str, source: str) -> list[Finding]:
         if f.unit_class and all(g.unit_class for g in same_value) and all(g.unit != f.unit for g in same_value):
             g = same_value[0]
             found.append(finding("figure-moved", claim, (f.start, f.end), source, (g.start, g.end),
-                                  f"'{f.unit}' where the source gives this figure in '{g.unit}'"))
+                                 f"'{f.unit}' where the source gives this figure in '{g.unit}'"))
             continue
         c = next((c for c in claim_clauses if c.start <= f.start < c.end + 1), None)
         if c is None:
@@ -200,7 +200,7 @@ def moved_figure(claim: str, source: str) -> list[Finding]:
             n, g = max(others, key=lambda r: r[0])
             if n >= 3 and n >= best_own + 2:
                 found.append(finding("figure-moved", claim, (f.start, f.end), source, sentence_of(g.start),
-                                      f"the claim binds '{claim[f.start:f.end]}' to what the source says about "
+                                     f"the claim binds '{claim[f.start:f.end]}' to what the source says about "
                                       f"'{source[g.start:g.end]}'"))
                 continue
         other_words = set().union(set(), *(sentence_content.get(sentence_of(g.start), set()) for g in sfigs
@@ -209,7 +209,7 @@ def moved_figure(claim: str, source: str) -> list[Finding]:
         if swap:
             w, w2, span = swap
             found.append(finding("figure-moved", claim, (w.start, w.end), source, span,
-                                  f"the source gives '{claim[f.start:f.end]}' for '{w2.text}', not '{w.text}'"))
+                                 f"the source gives '{claim[f.start:f.end]}' for '{w2.text}', not '{w.text}'"))
     return found
 
 

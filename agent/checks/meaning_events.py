@@ -1,7 +1,7 @@
 """Meaning-change rules about events: who did what (subject and object of the same verb), and when.
 
 Heuristic subject-verb-object reading over clauses, no parser: a verb from a lexicon in a verb's
-position, its doer the words just left of it (past auxiliaries), its object the words right of it,
+position, its doer the words just left of it (past auxiliaries and adverbs), its object the words right of it,
 passives turned round. When the doer is unknown (a pronoun, an infinitive) the rule says nothing.
 """
 
@@ -25,8 +25,8 @@ unanimously again finally jointly help helps helped helping try tries tried seek
 planned aim aims aimed on in last this monday tuesday wednesday thursday friday saturday sunday""".split())
 # Nouns that name a doer: a claim subject made of them is a different actor, not a paraphrase of one.
 _ACTORS = {stem(w) for w in """authority council board government ministry minister parliament port city company firm
-court police union association regulator agency mayor president committee bank operator utility council residents
-farmers growers company""".split()}
+court police union association regulator agency mayor president committee bank operator utility residents farmers
+growers""".split()}
 _BE = frozenset("is are was were be been being get gets got".split())
 _PRONOUNS = frozenset("it they he she we i you which who that this these those there its".split())
 _STOP_RIGHT = frozenset("in on at by for from with to into after before over under against during since".split())
@@ -56,9 +56,9 @@ def _roles(c: Clause, i: int) -> tuple[set[str] | None, set[str]]:
         subject = {t.stem for t in left[-6:] if is_content(t)} or None
     obj = {t.stem for t in right[:5] if is_content(t) and t.low not in _STOP_RIGHT}
     if passive:
-        after_by = [t for t in toks[i + 1:] if True]
-        by = next((k for k, t in enumerate(after_by) if t.low == "by"), None)
-        agent = {t.stem for t in after_by[by + 1: by + 5] if is_content(t)} if by is not None else set()
+        after = toks[i + 1:]
+        by = next((k for k, t in enumerate(after) if t.low == "by"), None)
+        agent = {t.stem for t in after[by + 1: by + 5] if is_content(t)} if by is not None else set()
         return (agent or None), subject or set()
     return subject, obj
 
@@ -106,13 +106,14 @@ def swapped_actor(claim: str, source: str) -> list[Finding]:
                 if same_event and (subj & os or subj <= every_word or subj & _ACTORS):
                     who = "what the source says it acted on" if subj & os else "not who does it in the source"
                     found.append(finding("actor-swapped", claim, (c.start, verb.end), source, (s.start, s.end),
-                                          f"the claim's doer of '{verb.text}' is {who}"))
+                                         f"the claim's doer of '{verb.text}' is {who}"))
                     break
     return found
 
 
 # --- time ------------------------------------------------------------------------------------------
 def _tense(c: Clause, i: int) -> str | None:
+    """'future' (will, would, due to, set to…), 'past' (-ed, irregular past) or None for the verb at token i."""
     toks = c.tokens
     before = [t.low for t in toks[max(0, i - 3):i]]
     if any(b in ("will", "shall", "'ll", "would") for b in before) or any(
@@ -145,7 +146,7 @@ def shifted_time(claim: str, source: str) -> list[Finding]:
         if id(best) not in holders and n >= 2 and ratio >= 0.6 and n >= held + 2:
             where = next(s for s in src if id(s) in holders)
             found.append(finding("time-shifted", claim, (tm.start, tm.end), source, (where.start, where.end),
-                                  f"'{tm.key}' belongs to another event in the source"))
+                                 f"'{tm.key}' belongs to another event in the source"))
     for c in claim_clauses:
         for i in sorted(set(_verb_positions(c)) | {k for k, t in enumerate(c.tokens) if t.stem in _EVENT_VERBS}):
             mine = _tense(c, i)
@@ -158,7 +159,7 @@ def shifted_time(claim: str, source: str) -> list[Finding]:
             if told and all(tense != mine for _, tense in told):
                 s, theirs = told[0]
                 found.append(finding("time-shifted", claim, (verb.start, verb.end), source, (s.start, s.end),
-                                      f"the claim tells as {mine} what the source tells as {theirs}"))
+                                     f"the claim tells as {mine} what the source tells as {theirs}"))
                 break
     return found
 
