@@ -164,7 +164,7 @@ FAMILY_CAPS = {"preamble": 700, "offer or closer": 600, "limits and self-referen
 _PROSE_END = re.compile(r"[.!?]$")
 
 
-def assistant_rows(git_dir: Path, models: int, per_model: int, rng: random.Random) -> list[dict]:
+def assistant_rows(git_dir: Path, models: int | None, per_model: int, rng: random.Random) -> list[dict]:
     """Meta sentences (each family capped, at most `per_model` per family and model) and content sentences."""
     listing = subprocess.run(["git", "--git-dir", str(git_dir), "ls-tree", "--name-only", "HEAD", "results/"],
                              check=True, capture_output=True, text=True).stdout.split()
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--alpaca-git-dir", type=Path, required=True, help="git directory of tatsu-lab/alpaca_eval")
     ap.add_argument("--summedits", type=Path, help="folder with summedits_<domain>.json (news negatives)")
-    ap.add_argument("--models", type=int, default=120, help="alpaca_eval models to read (shuffled)")
+    ap.add_argument("--models", type=int, default=None, help="alpaca_eval models to read (shuffled; default all)")
     ap.add_argument("--per-model", type=int, default=12, help="meta sentences per family and model; content sentences per model")
     ap.add_argument("--prose", type=int, default=2500, help="news / science / project sentences")
     ap.add_argument("--l2", type=float, default=3.0)
