@@ -9,7 +9,7 @@ from typing import Sequence
 
 from agent.config import DEFAULT_CONFIG, Settings, load_settings
 from agent.drafting import assemble_brief
-from agent.errors import BudgetExceeded, NoUsableSources
+from agent.errors import BudgetExceeded, LLMOutputInvalid, NoUsableSources
 from agent.fetch import Fetcher, is_url
 from agent.progress import NO_PROGRESS, Progress, report_ingest
 from agent.ingest import load_sources, split_passages
@@ -173,6 +173,10 @@ def _execute(run: RunFolder, settings: Settings, sources: list[Source], skipped:
             for client in ([drafter] if own_drafter else []) + ([judge.client] if judge is not None else []):
                 client.close()  # no sockets left to the garbage collector (brief serve runs for days)
         values = graph.get_state(cfg).values
+    log = getattr(drafter, "call_log", None)
+    if mode != "faithful" and log is not None and log.drafting_calls and log.drafting_invalid == log.drafting_calls:
+        raise LLMOutputInvalid(f"the model never gave valid output: all {log.drafting_calls} drafting calls failed "
+                               f"validation (see {run.path / 'llm_calls.jsonl'})")
     state = BriefState(**values) if values else BriefState(sources=sources, passages=passages)
     brief = assemble_brief(state, settings) if state.sections else None
     if state.status == "published" and status_override is None:  # only checked briefs are linked; the brief is unchanged

@@ -101,6 +101,7 @@ def assemble_brief(state: "BriefState", settings: Settings) -> Brief:
         nuance=sections.get("nuance", []),
         what_this_means=sections.get("what_this_means", []),
         what_to_watch=sections.get("what_to_watch", []),
-        disclaimer=settings.draft.disclaimer,
+        disclaimer=(labels(state.language).disclaimer if settings.draft.disclaimer == labels("en").disclaimer
+                    else settings.draft.disclaimer),  # the shipped line follows the brief's language
         sources=refs,
     )

@@ -35,6 +35,8 @@ def overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / max(len(a), 6)
 
 
+# "Energy cooperation: Russia's oil…": a list item's topic label, not a speaker (a speaker's name is capitalised)
+_TOPIC_LABEL = re.compile(r"^[A-Z][a-z]+(?: [a-z]+){0,3}: (?=[A-Z])")
 _NEWS_DAY = re.compile(r"\b(?:on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|yesterday|today|"
                        r"this week|el (?:lunes|martes|miércoles|jueves|viernes|sábado|domingo)|ayer|hoy|esta semana)\b",
                        re.I)
@@ -92,7 +94,8 @@ def gather_candidates(sources: list[Source], passages: dict[str, Passage], group
         for a, b in split_sentences(p.text):
             index = position.get(p.source_id, 0)
             position[p.source_id] = index + 1
-            cleaned = clean_source_sentence(p.text[a:b].strip(), lang_of.get(p.source_id, language))
+            raw = _TOPIC_LABEL.sub("", p.text[a:b].strip())
+            cleaned = clean_source_sentence(raw, lang_of.get(p.source_id, language))
             if cleaned is None or not _usable(cleaned):
                 continue
             key = " ".join(cleaned.casefold().split())

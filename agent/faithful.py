@@ -31,7 +31,7 @@ class Shortened(BaseModel):
     sentence: str = Field(min_length=3, max_length=500)
 
 
-def _story_date(sources: list[Source]) -> date | None:
+def story_date(sources: list[Source]) -> date | None:
     return max((s.published for s in sources if s.published), default=None)
 
 
@@ -120,7 +120,7 @@ def draft_faithful(state: "BriefState", deps: "Deps", exclude: set[str] = frozen
                                          [pid for pid in state.passages if int(pid.split(":")[1]) <= 2]))
     candidates = gather_candidates(state.sources, state.passages, state.groups, passage_ids, language)
     counts = {key: spec.count(settings) for key, spec in SECTIONS.items()}
-    composition = compose(candidates, counts, language, _story_date(state.sources), exclude=exclude,
+    composition = compose(candidates, counts, language, story_date(state.sources), exclude=exclude,
                           per_source=settings.max_passages_per_source)
     memo = dict(state.shortened)
     budget = [MAX_COMPRESSIONS]

@@ -100,6 +100,7 @@ class Labels:
     explainer: str
     untracked_name: str
     untracked_description: str
+    disclaimer: str
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -110,7 +111,8 @@ LABELS: dict[str, Labels] = {
         rejected="DRAFT — NOT FOR PUBLICATION",
         explainer=("An open-source-intelligence read of how likely the story is true, with its nuance: it weighs "
                    "independent corroboration and contradictions among the sources, not the standing of any outlet."),
-        untracked_name="Untracked story", untracked_description="No tracked trend matches this story yet."),
+        untracked_name="Untracked story", untracked_description="No tracked trend matches this story yet.",
+        disclaimer="Observations to monitor, not financial advice."),
     "es": Labels(
         trend="Parte de una tendencia", provisional="provisional", veracity="Veracidad",
         sources_one="fuente", sources_many="fuentes", synthesized_from="Sintetizado a partir de",
@@ -118,7 +120,8 @@ LABELS: dict[str, Labels] = {
         explainer=("Una lectura de inteligencia de fuentes abiertas sobre la probabilidad de que la historia sea "
                    "cierta: pondera la corroboración independiente y las contradicciones entre las fuentes, no el "
                    "prestigio de ningún medio."),
-        untracked_name="Historia sin tendencia", untracked_description="Ninguna tendencia seguida coincide aún con esta historia."),
+        untracked_name="Historia sin tendencia", untracked_description="Ninguna tendencia seguida coincide aún con esta historia.",
+        disclaimer="Observaciones para seguir, no asesoramiento financiero."),
 }
 
 

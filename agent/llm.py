@@ -63,6 +63,7 @@ class CallLog:
         self.prices = prices or {}
         self.on_record = on_record  # optional callable(totals: Usage), e.g. a progress display
         self.totals = Usage()
+        self.drafting_calls = self.drafting_invalid = 0
         self._lock = threading.Lock()
 
     def cost_of(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
@@ -75,6 +76,9 @@ class CallLog:
         with self._lock:
             entry["cost"] = round(self.cost_of(entry["model"], entry["prompt_tokens"], entry["completion_tokens"]), 8)
             self.totals.calls += 1
+            if entry["prompt_name"].startswith("draft"):  # the calls in which the model writes the brief
+                self.drafting_calls += 1
+                self.drafting_invalid += not entry.get("ok", False)
             if entry["attempts"] == 0 and entry.get("cached"):  # served entirely from the cache
                 self.totals.cached_calls += 1
             self.totals.attempts += entry["attempts"]

@@ -17,7 +17,9 @@ from agent.config import Settings
 from agent.drafting import assemble_brief, extract_candidates, extract_fallback, select_passages
 from agent.house_format import SECTIONS, SELECTION_ORDER, brief_language
 from agent.errors import ContextTooLong, LLMOutputInvalid
-from agent.faithful import draft_faithful
+from agent.checks.debris import clean_source_sentence
+from agent.faithful import draft_faithful, story_date
+from agent.purposes import answers
 from agent.prompting import render
 from agent.independence import SourceGroup, group_sources
 from agent.schema import CheckReport, Passage, Sentence, Source, Trend
@@ -304,6 +306,21 @@ def revise(state: BriefState, deps: Deps) -> dict:
     return update
 
 
+def _fallback_candidates(state: BriefState, section: str, cited: list[Passage], attempted: str) -> list[Sentence]:
+    """Source sentences of the cited passage (then of the section's other passages, then of any), cleaned of
+    debris, that answer the section's question."""
+    out = []
+    ids = [c.id for c in cited[:1]] + state.selected.get(section, []) + list(state.passages)[:40]
+    pool = [state.passages[p] for p in dict.fromkeys(ids) if p in state.passages]  # cited, section's, then any
+    for passage in pool:
+        for c in extract_candidates(section, passage, attempted):
+            cleaned = clean_source_sentence(c.text, state.language)
+            if (cleaned and _clean_source_sentence(cleaned)
+                    and answers(section, cleaned, state.language, story_date=story_date(state.sources)) is not False):
+                out.append(c.model_copy(update={"text": cleaned}))
+    return out
+
+
 def fallback(state: BriefState, deps: Deps) -> dict:
     """After the last revision, replace what still fails with source sentences or a notice."""
     failing: dict[str, set[int]] = defaultdict(set)
@@ -324,9 +341,9 @@ def fallback(state: BriefState, deps: Deps) -> dict:
         for index, sentence in enumerate(sentences):
             if index in failing.get(section, ()):
                 cited = [state.passages[c] for c in sentence.citations if c in state.passages]
-                sentence = next((c for c in (extract_candidates(section, cited[0], sentence.text) if cited else [])
-                                 if _clean_source_sentence(c.text) and not find_repetition(kept + [(section, 99, c.text)])),
-                                Sentence(text=SECTIONS[section].notice, kind="notice"))
+                sentence = next((c for c in _fallback_candidates(state, section, cited, sentence.text)
+                                 if not find_repetition(kept + [(section, 99, c.text)])),
+                                Sentence(text=SECTIONS[section].notice_in(state.language), kind="notice"))
                 if sentence.kind != "notice":
                     kept.append((section, index, sentence.text))
             if sentence.kind != "notice" or not any(s.kind == "notice" for s in fixed):

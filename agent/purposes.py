@@ -74,10 +74,11 @@ def looks_ahead(sentence: str, language: str = "en", story_date: date | None = N
     lang = _lang(language)
     if lang is None:
         return None
-    if _FORWARD[lang].search(sentence):
-        return True
     year = (story_date or date.today()).year
-    return any(int(y) > year for y in _YEAR.findall(sentence))
+    years = [int(y) for y in _YEAR.findall(sentence)]
+    if years and max(years) < year:  # "in 2022 … planned to": already past by the story's date
+        return False
+    return bool(_FORWARD[lang].search(sentence)) or any(y > year for y in years)
 
 
 def names_beneficiary(sentence: str, language: str = "en") -> bool | None:

@@ -214,6 +214,66 @@ def rouge_l(o: Outcome) -> Score | None:
                  f"({len(_WORD.findall(text))} words vs {len(_WORD.findall(o.case.reference))})")
 
 
+def section_purpose(o: Outcome) -> Score | None:
+    """Share of who-benefits, nuance, what-this-means and watch sentences that answer their question (or say plainly there is none)."""
+    if o.brief is None:
+        return None
+    from agent.checks.purpose import find_off_purpose
+
+    total = sum(1 for key in ("who_benefits", "nuance", "what_this_means", "what_to_watch")
+                for _ in getattr(o.brief, key))
+    if not total:
+        return None
+    off = find_off_purpose(o.brief, o.brief.language)
+    detail = "; ".join(f"{v.section}: {v.text[:50]!r}" for v in off[:3])
+    return Score(value=1 - len(off) / total, explanation=f"{total - len(off)}/{total} on purpose"
+                 + (f" (off: {detail})" if detail else ""))
+
+
+def debris_count(o: Outcome) -> Score | None:
+    """Fragments, dangling references, markup or JSON debris, speaker labels and footnote marks left in the brief."""
+    from agent.checks.debris import DEBRIS_CODES
+
+    return _count(o, set(DEBRIS_CODES), "debris violation(s)")
+
+
+def _cited_text(o: Outcome, citations: list[str]) -> str:
+    return " ".join(o.passages[c].text for c in citations if c in o.passages)
+
+
+def dropped_attributions(o: Outcome) -> Score | None:
+    """Cited sentences that state as fact what their source attributes or hedges ("said", "could", "has asked")."""
+    if o.brief is None:
+        return None
+    from agent.checks.meaning import changed_hedge
+
+    dropped = []
+    for sentences in o.brief.cited_sections().values():
+        for s in sentences:
+            if s.kind in ("notice", "computed") or not s.citations:
+                continue
+            if any(f.kind == "hedge-dropped" for f in changed_hedge(s.text, _cited_text(o, s.citations))):
+                dropped.append(s.text)
+    return Score(value=float(len(dropped)), explanation=f"{len(dropped)} attribution(s) or hedge(s) dropped"
+                 + (f" ({dropped[0][:60]!r})" if dropped else ""))
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", _fold(text)).split())
+
+
+def changed_share(o: Outcome) -> Score | None:
+    """Share of cited sentences that are not their source's own words (rewritten rather than selected)."""
+    if o.brief is None:
+        return None
+    cited = [s for sents in o.brief.cited_sections().values() for s in sents
+             if s.kind not in ("notice", "computed") and s.citations]
+    if not cited:
+        return None
+    changed = [s for s in cited if _norm(s.text) not in _norm(_cited_text(o, s.citations))]
+    return Score(value=len(changed) / len(cited), explanation=f"{len(changed)}/{len(cited)} sentences rewritten")
+
+
 def llm_calls(o: Outcome) -> Score | None:
     """Logical LLM calls the case needed (served from the cache or not)."""
     if o.result is None:
@@ -261,6 +321,10 @@ SCORERS: list[Scorer] = [
     Scorer("rouge_l", rouge_l, graded=False),
     Scorer("leakage_count", leakage_count, higher_is_better=False, unit="violations"),
     Scorer("duplication_count", duplication_count, higher_is_better=False, unit="violations"),
+    Scorer("section_purpose", section_purpose),
+    Scorer("debris_count", debris_count, higher_is_better=False, unit="violations"),
+    Scorer("dropped_attributions", dropped_attributions, higher_is_better=False, unit="sentences"),
+    Scorer("changed_share", changed_share, higher_is_better=False, graded=False),
     Scorer("llm_calls", llm_calls, higher_is_better=False, unit="calls"),
     Scorer("tokens", tokens, higher_is_better=False, unit="tokens"),
     Scorer("wall_s", wall_s, higher_is_better=False, unit="s"),

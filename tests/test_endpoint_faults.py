@@ -289,7 +289,10 @@ def test_graph_under_one_fault_per_call_publishes_with_bounded_attempts(tmp_path
     result = draft_brief([STORY], config=cfg)
     assert result.status == "published"
     calls = [json.loads(line) for line in (result.run_dir / "llm_calls.jsonl").read_text().splitlines()]
-    assert calls and all(c["ok"] and 2 <= c["attempts"] <= cfg.drafter.max_attempts for c in calls)
+    # every call met its fault once, then succeeded; a revision that repeats an earlier request exactly is
+    # answered by the run's reply cache (no attempt)
+    assert calls and all(c["ok"] and (2 <= c["attempts"] <= cfg.drafter.max_attempts or (c["attempts"] == 0 and c["cached"]))
+                         for c in calls)
     assert sum(c["attempts"] for c in calls) == len(fake_openai.requests)
 
 

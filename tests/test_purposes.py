@@ -20,6 +20,8 @@ CASES = [
     ("what_to_watch", "The bridge was closed to lorries last winter.", False),
     ("what_to_watch", "The museum reopened in 2024 after a renovation.", False),
     ("what_to_watch", "Ticket sales rose by a fifth last year.", False),
+    ("what_to_watch", "In early 2022 the ministry planned to buy 1 million tonnes of grain.", False),  # past by 2026
+    ("what_to_watch", "In 2025 the ministry said it would decide in 2027.", True),
     ("what_to_watch", "El pleno votará la reforma en octubre.", True),
     # who benefits: an actor and what it gains
     ("who_benefits", "The contract went to Norrland Cables, which was awarded 40 million crowns.", True),

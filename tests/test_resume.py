@@ -157,7 +157,7 @@ def test_reply_cache_makes_a_rerun_free_and_replay_never_starts_the_model(tmp_pa
 
     first = draft_brief([STORY], config=with_cache(settings_for(tmp_path / "a", fake_openai.base_url, mode="section"), "use"))
     made = len(fake_openai.requests)
-    assert first.usage.cached_calls == 0 and made == first.usage.http_attempts > 0
+    assert made == first.usage.http_attempts > 0  # (a revision repeating a request exactly is served by the run's cache)
 
     replay = with_cache(settings_for(tmp_path / "b", "", mode="section"), "replay")  # "" = embedded: never started
     second = draft_brief([STORY], config=replay)

@@ -11,12 +11,12 @@ from agent.checks.leakage import find_leakage
 from agent.checks.repetition import find_looping, find_repetition
 from agent.checks.claims import Judge, check_claims
 from agent.checks.support import check_free_text_facts
+from agent.checks.purpose import find_off_purpose
 from agent.checks.tables import find_table_defects
+from agent.house_format import LIMITS, SHORT_FIELDS
 from agent.schema import Brief, CheckReport, Passage, Violation
 
-
-HEADLINE_MAX_WORDS, DEK_MAX_WORDS, TREND_NAME_MAX_WORDS = 16, 40, 10
-SHORT_FIELDS = ("headline", "dek", "trend")
+HEADLINE_MAX_WORDS, DEK_MAX_WORDS, TREND_NAME_MAX_WORDS = LIMITS.headline_words, LIMITS.dek_words, LIMITS.trend_name_words
 NOUN_PHRASE_FIELDS = ("headline", "trend")  # may be verbless: "Port Carrow's new desalination plant"
 _WORDLIKE = re.compile(r"\w\w")
 
@@ -73,4 +73,5 @@ def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | No
         claims.extend(verdicts)
     violations.extend(find_repetition(items))
     violations.extend(find_injection(brief, passages))
+    violations.extend(find_off_purpose(brief, brief.language if brief.language != "und" else language))
     return CheckReport.from_violations(violations, claims)
