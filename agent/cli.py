@@ -287,6 +287,10 @@ def check(
 
     try:
         settings = _settings(config)
+        if settings.embeddings.backend != "minilm":  # the learned leakage layer reads MiniLM vectors only
+            from agent.checks.learned_leakage import use_leakage_embedder
+
+            use_leakage_embedder(None)
         try:
             raw = sys.stdin.read() if str(draft_path) == "-" else draft_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:

@@ -90,3 +90,20 @@ def test_environment_switch_turns_the_layer_off(monkeypatch):
 ])
 def test_gate(text, ok):
     assert learned.eligible(text) == ok
+
+
+def test_brief_check_with_the_hashing_backend_skips_the_learned_layer(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    draft = tmp_path / "d.md"
+    draft.write_text(UNSEEN[2])
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[embeddings]\nbackend = "hashing"\n')
+    run = [sys.executable, "-m", "agent.cli", "check", str(draft)]
+    caught = subprocess.run(run, cwd=root, capture_output=True, text=True, timeout=120)
+    skipped = subprocess.run(run + ["--config", str(cfg)], cwd=root, capture_output=True, text=True, timeout=120)
+    assert caught.returncode == 6 and "learned layer" in caught.stdout
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
