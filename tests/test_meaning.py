@@ -394,3 +394,10 @@ def test_computed_sentences_are_not_read_for_meaning():
     computed = Sentence(text="Sources disagree: one says bills fall by 6 percent.", citations=["S1:1"], kind="computed")
     violations, _ = check_claims("body", [computed], passages)
     assert [v.code for v in violations] == []
+
+
+def test_one_dropped_attribution_is_one_finding_however_many_clauses_carry_it():
+    source = "The Osby reservoir stood at 41 percent on Sunday, down from 63 percent a year earlier, officials said."
+    claim = "The Osby reservoir stood at 41 percent on Sunday, down from 63 percent a year earlier."
+    assert [f.kind for f in meaning_changes(claim, source)] == ["hedge-dropped"]
+    assert meaning_changes(claim + " Officials said so.", source) == []

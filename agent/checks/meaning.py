@@ -235,8 +235,15 @@ RULES = (changed_direction, changed_hedge, moved_figure, swapped_actor, shifted_
 
 
 def meaning_changes(claim: str, source: str) -> list[Finding]:
-    """Every meaning-change rule's findings for one claim against its source text."""
-    return [f for rule in RULES for f in rule(claim, source)]
+    """Every meaning-change rule's findings for one claim against its source text, one per source span
+    and kind (two clauses of a claim dropping the same attribution are one finding)."""
+    seen: set[tuple[str, tuple[int, int]]] = set()
+    out = []
+    for f in (f for rule in RULES for f in rule(claim, source)):
+        if (f.kind, f.source_span) not in seen:
+            seen.add((f.kind, f.source_span))
+            out.append(f)
+    return out
 
 
 def meaning_preserved(candidate: str, source_sentence: str) -> list[Finding]:
