@@ -178,5 +178,9 @@ def compose(candidates: list[Candidate], counts: dict[str, int], language: str, 
         body.append(c)
         used.append(c)
         per[c.source_id] = per.get(c.source_id, 0) + 1
+    if not body:  # a thin story: the body needs a sentence more than another section does
+        donor = max((k for k in sections if sections[k]), key=lambda k: sections[k][0].lead_score, default=None)
+        if donor is not None:
+            body.append(sections[donor].pop(0))
     sections["body"] = _story_order(body)
     return Composition(lead=lead, sections=sections)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from agent.nodes import BriefState, Deps
 
 COMPRESS_OVER_WORDS = 38  # body sentences longer than this are offered to the model for shortening
+DEK_WORDS = 25  # a longer lead is offered to the model for a dek of at most this many words
 MAX_COMPRESSIONS = 2  # per draft: the weak model is slow, and most sentences need none
 
 
@@ -129,6 +130,8 @@ def draft_faithful(state: "BriefState", deps: "Deps", exclude: set[str] = frozen
     lead = composition.lead
     headline = headline_for(lead, state.sources, deps, language, memo)
     dek = lead.text if lead else ""
+    if lead and len(dek.split()) > DEK_WORDS:  # a crisper dek, by verified deletion only; else the whole lead
+        dek = shorten(deps, lead.text, DEK_WORDS, memo) or dek
     summary = " ".join([headline, dek] + [s.text for s in sections["body"] if s.kind != "notice"])
     return {"sections": sections, "headline": headline, "dek": dek,
             "dek_citations": [lead.passage_id] if lead else [],

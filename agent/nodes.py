@@ -283,7 +283,7 @@ def revise(state: BriefState, deps: Deps) -> dict:
     """Send each failing sentence's violations back to the drafter; passing ones are kept."""
     if deps.mode == "faithful":  # no rewriting: compose again without the sentences that failed
         excluded = _rejected_texts(state)
-        shortened = {k: v for k, v in state.shortened.items() if v not in excluded}
+        shortened = {k: ("" if v in excluded else v) for k, v in state.shortened.items()}  # "": keep the original
         update = draft_faithful(BriefState(**{**state.__dict__, "shortened": shortened}), deps, set(excluded))
         update["sections"] = _with_disputes(update["sections"], [s for s in state.sections.get("nuance", [])
                                                                  if s.kind == "computed" and s.text not in excluded])
@@ -307,11 +307,11 @@ def revise(state: BriefState, deps: Deps) -> dict:
 
 
 def _fallback_candidates(state: BriefState, section: str, cited: list[Passage], attempted: str) -> list[Sentence]:
-    """Source sentences of the cited passage (then of the section's other passages, then of any), cleaned of
-    debris, that answer the section's question."""
+    """Source sentences of the cited passage (then of the section's other passages, then of any retrieved one),
+    cleaned of debris, that answer the section's question."""
     out = []
-    ids = [c.id for c in cited[:1]] + state.selected.get(section, []) + list(state.passages)[:40]
-    pool = [state.passages[p] for p in dict.fromkeys(ids) if p in state.passages]  # cited, section's, then any
+    ids = [c.id for c in cited[:1]] + state.selected.get(section, []) + [p for ids in state.selected.values() for p in ids]
+    pool = [state.passages[p] for p in dict.fromkeys(ids) if p in state.passages]  # cited, section's, then retrieved
     for passage in pool:
         for c in extract_candidates(section, passage, attempted):
             cleaned = clean_source_sentence(c.text, state.language)

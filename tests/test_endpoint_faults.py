@@ -289,10 +289,11 @@ def test_graph_under_one_fault_per_call_publishes_with_bounded_attempts(tmp_path
     result = draft_brief([STORY], config=cfg)
     assert result.status == "published"
     calls = [json.loads(line) for line in (result.run_dir / "llm_calls.jsonl").read_text().splitlines()]
-    # every call met its fault once, then succeeded; a revision that repeats an earlier request exactly is
-    # answered by the run's reply cache (no attempt)
-    assert calls and all(c["ok"] and (2 <= c["attempts"] <= cfg.drafter.max_attempts or (c["attempts"] == 0 and c["cached"]))
-                         for c in calls)
+    # every distinct request meets its fault once, then succeeds; a later call repeating a request exactly (a
+    # revision round resending the same prompt) meets no fault, or is answered by the run's reply cache
+    assert calls and all(c["ok"] and c["attempts"] <= cfg.drafter.max_attempts for c in calls)
+    first_sent = [c for c in calls if c["attempts"] >= 2]
+    assert first_sent and all(c["attempts"] == 2 for c in first_sent)
     assert sum(c["attempts"] for c in calls) == len(fake_openai.requests)
 
 

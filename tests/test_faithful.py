@@ -150,3 +150,16 @@ def test_a_section_with_no_answer_gets_a_notice_in_the_brief_language(language, 
     composition = compose([], {key: 1 for key in SECTIONS}, language, None)
     assert composition.lead is None and composition.sections["what_to_watch"] == []
     assert SECTIONS["what_to_watch"].notice_in(language) == notice
+
+
+def test_a_thin_story_still_gets_a_body_sentence():
+    from agent.schema import Source
+
+    text = ("Residents of Marrow Bay say a new ferry to the mainland will start in May, according to a notice at the "
+            "harbour office. The notice did not say who would run the ferry or how often it would sail.")
+    source = Source(id="src-thin", outlet="Marrow Bay Board", title="New ferry to the mainland", text=text, language="en")
+    passages = {p.id: p for p in split_passages(source, 1, 400)}
+    candidates = gather_candidates([source], passages, group_sources([source]), list(passages), "en")
+    composition = compose(candidates, {key: spec.default_count for key, spec in SECTIONS.items()}, "en", None)
+    assert composition.lead is not None and "ferry" in composition.lead.text
+    assert [c.text for c in composition.sections["body"]] == [candidates[1].text]
