@@ -94,8 +94,8 @@ def gather_candidates(sources: list[Source], passages: dict[str, Passage], group
         for a, b in split_sentences(p.text):
             index = position.get(p.source_id, 0)
             position[p.source_id] = index + 1
-            raw = _TOPIC_LABEL.sub("", p.text[a:b].strip())
-            cleaned = clean_source_sentence(raw, lang_of.get(p.source_id, language))
+            cleaned = clean_source_sentence(p.text[a:b].strip(), lang_of.get(p.source_id, language))
+            cleaned = _TOPIC_LABEL.sub("", cleaned) if cleaned else None
             if cleaned is None or not _usable(cleaned):
                 continue
             key = " ".join(cleaned.casefold().split())
@@ -153,7 +153,7 @@ def compose(candidates: list[Candidate], counts: dict[str, int], language: str, 
         used.append(lead)
     sections: dict[str, list[Candidate]] = {}
     # the specific sections choose before the body, so the body cannot use up their answers
-    for key in ("what_to_watch", "who_benefits", "nuance", "what_this_means"):
+    for key in ("who_benefits", "what_to_watch", "nuance", "what_this_means"):  # the narrowest test chooses first
         want = counts.get(key, SECTIONS[key].default_count)
         body_like = [c for c in pool[:counts.get("body", 5) + 1]]
         ranked = sorted(pool, key=lambda c: (-purpose_strength(key, c.text, language), -c.lead_score))

@@ -11,7 +11,8 @@ _W = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 _YEAR = re.compile(r"\b(20\d\d)\b")
 
 _FORWARD = {
-    "en": re.compile(r"\b(will|would|could|may|might|expected|expects|plans?|planned|planning|scheduled|due|deadline|"
+    "en": re.compile(r"\b(will|would|could|may|might|expected|expects|plans?|planned|planning|scheduled|"
+                     r"(?:is|are|was|were|be) due|due (?:in|by|on)|deadline|"
                      r"next|upcoming|later this|later in|by (?:the end of )?(?:20\d\d|january|february|march|april|may|"
                      r"june|july|august|september|october|november|december|spring|summer|autumn|winter)|"
                      r"whether|is set to|are set to|aims? to|intends?|proposed|pending|awaits?|awaiting|"
@@ -30,7 +31,7 @@ _GAIN = {
 }
 _LOSS = {  # a "gain" word next to these is a loss ("will receive 35 percent less water")
     "en": re.compile(r"\b(less|fewer|cuts?|lose|loses|lost|losing|loss(?:es)?|without|shortages?|reduc\w*|drop\w*|"
-                     r"fell|fall|falls|lower|penalt\w*|fines?d?)\b", re.I),
+                     r"fell|fall|falls|lower|penalt\w*|fines?d?|called into question|undermin\w*|erod\w*)\b", re.I),
     "es": re.compile(r"\b(menos|recort\w*|pierde\w*|perdi\w*|pérdida\w*|sin|escasez|reduc\w*|caíd\w*|baj\w*|multa\w*)\b",
                      re.I),
 }

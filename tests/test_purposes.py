@@ -20,6 +20,8 @@ CASES = [
     ("what_to_watch", "The bridge was closed to lorries last winter.", False),
     ("what_to_watch", "The museum reopened in 2024 after a renovation.", False),
     ("what_to_watch", "Ticket sales rose by a fifth last year.", False),
+    ("what_to_watch", "Interest has grown due to the new trade routes.", False),  # "due to": because of
+    ("what_to_watch", "The report is due in November.", True),
     ("what_to_watch", "In early 2022 the ministry planned to buy 1 million tonnes of grain.", False),  # past by 2026
     ("what_to_watch", "In 2025 the ministry said it would decide in 2027.", True),
     ("what_to_watch", "El pleno votará la reforma en octubre.", True),
