@@ -18,6 +18,8 @@ from agent.independence import SourceGroup
 from agent.schema import Passage, Sentence, Veracity, VeracityFactor
 from agent.text import figures_in, split_sentences
 
+DISPUTE_PREFIX = "Sources disagree on a figure:"  # computed sentences open with it (brief check reads them back)
+
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -199,7 +201,7 @@ def contradiction_sentences(claims: list[ClaimAssessment], passages: dict[str, P
             if first == second:
                 first, second = "one source", "another"
             out.append(Sentence(
-                text=f"Sources disagree on a figure: {first} gives {x.claim_text}, {second} {x.other_text}.",
+                text=f"{DISPUTE_PREFIX} {first} gives {x.claim_text}, {second} {x.other_text}.",
                 citations=[x.claim_passage, x.other_passage], kind="computed"))
     return out
 

@@ -195,3 +195,27 @@ def test_markdown_or_html_that_is_not_our_brief_is_text(text):
 
     assert parse_brief_markdown(text) is None and parse_brief_html(text) is None
     assert check_draft(text).status == "pass"
+
+
+def test_a_computed_dispute_reads_back_as_computed_and_its_outlets_are_not_claims():
+    from agent.render import render_markdown
+    from agent.schema import Sentence
+
+    brief, passages = _faithful_brief_and_passages()
+    cited = sorted(passages)[:2]
+    dispute = Sentence(text="Sources disagree on a figure: Meridian Wire gives 1.2 billion crowns, Coastline Ledger "
+                            "1.4 billion crowns.", citations=cited, kind="computed")
+    brief = brief.model_copy(update={"nuance": [dispute]})
+    report = check_draft(render_markdown(brief, None, passages), passages)
+    assert not [v for v in report.violations if v.section == "nuance" and v.code == "unsupported-name"]
+
+
+@pytest.mark.parametrize("source,claim", [
+    ("The review puts the price well above the 1.2 billion crowns announced.",
+     "The review puts the price well below the 1.2 billion crowns announced."),
+])
+def test_above_and_below_are_opposite_directions(source, claim):
+    from agent.checks.meaning import meaning_changes
+
+    assert [f.kind for f in meaning_changes(claim, source)] == ["direction"]
+    assert meaning_changes(source, source) == []

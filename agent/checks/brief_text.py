@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from agent.render import SECTION_TITLES, VERACITY_EXPLAINER
 from agent.schema import Brief, Paragraph, Sentence, SourceRef, Trend, Veracity
 from agent.text import split_sentences
+from agent.veracity import DISPUTE_PREFIX
 
 _TITLE_TO_SECTION = {title: name for name, title in SECTION_TITLES.items()}
 _CITATION = re.compile(r"\s*\[(S\d+:\d+(?:\s*,\s*S\d+:\d+)*)\]")
@@ -49,6 +50,8 @@ def _sentence(text: str, citations: list[str]) -> Sentence:
         return Sentence(text=extracted.group(1), citations=citations, kind="extracted")
     if _is_italic(text):
         return Sentence(text=text[1:-1], citations=citations, kind="notice")
+    if text.startswith(DISPUTE_PREFIX) and len(citations) == 2:  # a disagreement the agent computed: figures checked
+        return Sentence(text=text, citations=citations, kind="computed")
     return Sentence(text=text, citations=citations)
 
 
