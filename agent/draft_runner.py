@@ -96,22 +96,23 @@ class DraftRunner:
         except BriefError as e:  # the first request reports it properly; say it early too
             log.warning("warm-up: %s", e.one_line())
 
-    def draft(self, request: DraftRequest, on_run: Callable[[str], None] | None = None) -> BriefResult:
+    def draft(self, request: DraftRequest, on_run: Callable[[str], None] | None = None,
+              progress=None) -> BriefResult:
         """What `brief draft --json -` does with the request, without the time limit; `on_run` gets the run id."""
         from agent.api import draft_brief
 
         settings = self.settings_for(request)
         sources, skipped = self.sources_of(request.sources, settings)
-        result = draft_brief(sources, config=settings, store=self._store(settings), on_run=on_run)
+        result = draft_brief(sources, config=settings, store=self._store(settings), on_run=on_run, progress=progress)
         result.skipped_sources[:0] = [Skipped(origin=r.split(":")[0], reason=r.split(": ", 1)[-1]) for r in skipped]
         return result
 
-    def resume(self, run_id: str) -> BriefResult:
+    def resume(self, run_id: str, progress=None) -> BriefResult:
         """Continue an interrupted run from its checkpoint (`brief resume`): finished LLM calls are not sent again."""
         from agent.api import resume_brief
 
         settings = self.settings.brief
-        return resume_brief(run_id, config=settings, store=self._store(settings))
+        return resume_brief(run_id, config=settings, store=self._store(settings), progress=progress)
 
     def _start(self, job: Callable[[], BriefResult]) -> tuple[Future, threading.Event]:
         future: Future = Future()
@@ -138,9 +139,11 @@ class DraftRunner:
                              "and was stopped")
 
     def run(self, request: DraftRequest, *, resume_run: str | None = None,
-            on_run: Callable[[str], None] | None = None) -> BriefResult:
-        """Blocking, for the job worker: a fresh draft, or the resumption of `resume_run`."""
-        job = (lambda: self.resume(resume_run)) if resume_run else (lambda: self.draft(request, on_run))
+            on_run: Callable[[str], None] | None = None, progress=None) -> BriefResult:
+        """Blocking, for the job worker: a fresh draft, or the resumption of `resume_run`; `progress` (e.g. a
+        StageRecord) follows its stages and calls."""
+        job = ((lambda: self.resume(resume_run, progress)) if resume_run
+               else (lambda: self.draft(request, on_run, progress)))
         future, abandoned = self._start(job)
         try:
             return future.result(timeout=self.settings.time_limit_s)

@@ -35,6 +35,7 @@ from agent.config import Settings, api_tokens
 from agent.http_guards import (BodyLimit, ErrorBody, ErrorDocument, Guard, _error, _too_large,  # noqa: F401
                                is_loopback)
 from agent.draft_runner import DraftRunner, DraftTimedOut, DraftTooLarge, ServiceSettings
+from agent.progress import StageRecord
 from agent.errors import (EXIT_USAGE, BriefError, ConfigError, DataDirError, LLMError, NoUsableSources, PathRefused,
                           StoreError, UsageError)
 from agent.jobs import Job, JobStore, JobWorker
@@ -90,6 +91,8 @@ class JobView(BaseModel):
     finished_at: str | None = None
     attempts: int = Field(description="Runs started; a server restart during a run re-queues the job.")
     note: str | None = None
+    progress: dict[str, Any] | None = Field(None, description="While running: stage, stages so far, LLM calls, "
+                                            "tokens, passages embedded, elapsed seconds.")
     http_status: int | None = Field(None, description="What POST /v1/briefs would have answered.")
     result: BriefDocument | None = Field(None, description="When done: the brief document.")
     error: ErrorBody | None = Field(None, description="When failed.")
@@ -172,20 +175,26 @@ def create_app(settings: ServiceSettings | Settings) -> FastAPI:
     runner = DraftRunner(settings)
     jobs = JobStore(settings.brief.data_dir)
 
+    progress: dict[str, StageRecord] = {}  # running jobs' stage and calls, for GET /v1/briefs/{id}
+
     def run_job(job: Job) -> tuple[int, dict[str, Any]]:
         """(HTTP status, brief document or error document), as POST /v1/briefs would answer; an interrupted
         attempt's run is resumed from its checkpoint rather than drafted again."""
+        record = progress[job.id] = StageRecord()
         try:
             request = DraftRequest.model_validate(job.request)
             try:
-                result = runner.run(request, resume_run=job.run_id, on_run=lambda run_id: jobs.set_run(job, run_id))
+                result = runner.run(request, resume_run=job.run_id, on_run=lambda run_id: jobs.set_run(job, run_id),
+                                    progress=record)
             except UsageError:
                 if not job.run_id:
                     raise
                 log.warning("job %s: run %s cannot be resumed; drafting again", job.id, job.run_id)
-                result = runner.run(request, on_run=lambda run_id: jobs.set_run(job, run_id))
+                result = runner.run(request, on_run=lambda run_id: jobs.set_run(job, run_id), progress=record)
         except BriefError as e:
             return http_status(e), public_error(e)
+        finally:
+            progress.pop(job.id, None)
         return 200, result.document().model_dump(mode="json")
 
     worker = JobWorker(jobs, run_job)
@@ -240,6 +249,8 @@ def create_app(settings: ServiceSettings | Settings) -> FastAPI:
                                 "created_at": job.created_at, "started_at": job.started_at,
                                 "finished_at": job.finished_at, "attempts": job.attempts, "note": job.note,
                                 "http_status": job.http_status}
+        if job.status == "running" and (record := progress.get(job.id)) is not None:
+            view["progress"] = record.snapshot()  # stage, stages so far, LLM calls, tokens, passages embedded
         if job.status == "done":
             view["result"] = job.outcome
         elif job.status == "failed" and job.outcome:

@@ -172,6 +172,24 @@ def test_async_job_is_queued_then_done(start):
     assert job["result"]["status"] == "published" and job["result"]["brief"]["headline"]
 
 
+def test_a_running_job_shows_its_stage_and_calls(start, fake_openai):
+    import time as _time
+
+    def slow(prompt, body):
+        _time.sleep(0.4)
+        return good_model(prompt, body)
+
+    fake_openai.set_responder(slow)
+    base, _ = start()
+    _, accepted, _ = call(base, "POST", "/v1/briefs:async", {"sources": [str(STORY)]})
+    running = poll_job(base, accepted["href"], lambda j: j["status"] == "running" and (j.get("progress") or {}).get(
+        "llm_calls", 0) >= 1)
+    assert running["progress"]["stage"] in ("draft", "check", "revise", "fallback", "finalize")
+    assert "index" in running["progress"]["stages"] and running["progress"]["llm_calls"] >= 1
+    done = poll_job(base, accepted["href"], lambda j: j["status"] in ("done", "failed"))
+    assert done["status"] == "done" and done.get("progress") is None
+
+
 def test_failed_job_carries_the_error(start, fake_openai):
     fake_openai.set_responder(lambda p, b: Status(503))
     base, _ = start()
