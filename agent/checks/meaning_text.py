@@ -145,7 +145,7 @@ def looks_english(text: str) -> bool:
 # --- direction and polarity -------------------------------------------------------------
 _DIRECTION_GROUPS = {
     "amount": ("rise increase grow climb jump soar surge raise boost expand swell double triple widen hike lift "
-               "accelerate gain up higher exceed above", "fall drop decline decrease cut reduce lower shrink slump plunge "
+               "accelerate gain up higher exceed", "fall drop decline decrease cut reduce lower shrink slump plunge "
                "sink slide slash tumble halve narrow contract trim down loss lose below"),
     "approval": ("approve accept pass endorse adopt allow permit authorize authorise grant agree favour favor "
                  "support uphold", "reject refuse deny veto block oppose ban forbid prohibit overturn dismiss "
