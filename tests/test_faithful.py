@@ -163,3 +163,16 @@ def test_a_thin_story_still_gets_a_body_sentence():
     composition = compose(candidates, {key: spec.default_count for key, spec in SECTIONS.items()}, "en", None)
     assert composition.lead is not None and "ferry" in composition.lead.text
     assert [c.text for c in composition.sections["body"]] == [candidates[1].text]
+
+
+def test_the_harbour_example_states_its_cost_dispute_with_the_right_outlets():
+    settings = load_settings(env={})
+    root = Path(__file__).resolve().parent.parent
+    sources = load_sources([root / "examples" / "harbor-desalination"], settings.ingest).sources
+    passages = {p.id: p for n, s in enumerate(sources, 1) for p in split_passages(s, n, 400)}
+    selected = {key: list(passages) for key in SECTIONS}
+    state = BriefState(sources=sources, passages=passages, groups=group_sources(sources), selected=selected)
+    nuance = draft(state, deps())["sections"]["nuance"]
+    disputes = [s.text for s in nuance if s.kind == "computed"]
+    assert disputes == ["Sources disagree on a figure: Meridian Wire gives 1.2 billion crowns, Coastline Ledger "
+                        "1.4 billion crowns."]
