@@ -208,3 +208,19 @@ def test_a_computed_dispute_reads_back_as_computed_and_its_outlets_are_not_claim
     brief = brief.model_copy(update={"nuance": [dispute]})
     report = check_draft(render_markdown(brief, None, passages), passages)
     assert not [v for v in report.violations if v.section == "nuance" and v.code == "unsupported-name"]
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_a_spanish_brief_reads_back_with_its_spanish_labels(fmt):
+    from agent.checks.brief_text import parse_brief_html, parse_brief_markdown
+    from agent.render import render_html, render_markdown
+
+    brief, passages = _faithful_brief_and_passages()
+    brief = brief.model_copy(update={"language": "es"})
+    text = (render_markdown if fmt == "md" else render_html)(brief, None, passages)
+    assert "Qué vigilar" in text and "What to watch" not in text
+    parsed = (parse_brief_markdown if fmt == "md" else parse_brief_html)(text)
+    assert parsed is not None
+    for key in ("who_benefits", "what_this_means", "what_to_watch"):
+        assert [s.text for s in getattr(parsed, key)] == [s.text for s in getattr(brief, key)]
+    assert len(parsed.sources) == len(brief.sources)

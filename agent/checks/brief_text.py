@@ -9,18 +9,36 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from agent.render import SECTION_TITLES, VERACITY_EXPLAINER
+from agent.checks.debris import guess_language
+from agent.house_format import LABELS, SECTIONS
 from agent.schema import Brief, Paragraph, Sentence, SourceRef, Trend, Veracity
 from agent.text import split_sentences
 from agent.veracity import DISPUTE_PREFIX
 
-_TITLE_TO_SECTION = {title: name for name, title in SECTION_TITLES.items()}
+# Every shipped language's titles and labels (agent/house_format.py), so a Spanish brief.md reads back too.
+_TITLE_TO_SECTION = {spec.title(lang): key for key, spec in SECTIONS.items() if key != "body" for lang in LABELS}
+_EXPLAINERS = {f"_{words.explainer}_" for words in LABELS.values()}
+
+
+def _any(texts) -> str:
+    return "|".join(sorted({re.escape(t) for t in texts}, key=len, reverse=True))
+
+
 _CITATION = re.compile(r"\s*\[(S\d+:\d+(?:\s*,\s*S\d+:\d+)*)\]")
-_TREND = re.compile(r"^\*\*Part of a tracked trend( \(provisional\))?:\*\* (.*?)(?: — (.*))?$")
-_VERACITY = re.compile(r"^\*\*Veracity: (.*?) (\d{1,3})/100\*\*( \(provisional\))?(?: — (.*))?$")
-_SOURCE_LINE = re.compile(r"^(\d+) sources? — Synthesized from: ?(.*)$")
+_PROVISIONAL = _any(w.provisional for w in LABELS.values())
+_TREND = re.compile(rf"^\*\*(?:{_any(w.trend for w in LABELS.values())})( \((?:{_PROVISIONAL})\))?:\*\* (.*?)(?: — (.*))?$")
+_VERACITY = re.compile(rf"^\*\*(?:{_any(w.veracity for w in LABELS.values())}): (.*?) (\d{{1,3}})/100\*\*"
+                       rf"( \((?:{_PROVISIONAL})\))?(?: — (.*))?$")
+_SOURCE_LINE = re.compile(rf"^(\d+) (?:{_any(t for w in LABELS.values() for t in (w.sources_one, w.sources_many))}) — "
+                          rf"(?:{_any(w.synthesized_from for w in LABELS.values())}): ?(.*)$")
 _CREDIT = re.compile(r"^(.*?)(?: \(([^()]*)\))?$")
 _EXTRACTED = re.compile(r"^“(.*)” \(extracted\)$", re.S)
+
+
+def _language(*texts: str) -> str:
+    """The brief's language from its own sentences (its labels follow it)."""
+    guessed = guess_language(" ".join(texts))
+    return guessed if guessed in LABELS else "en"
 
 
 def _sentences(line: str) -> list[Sentence]:
@@ -72,7 +90,7 @@ def parse_brief_markdown(text: str) -> Brief | None:
         return None
     fields: dict = {"headline": lines[head][2:].strip(), "dek": "", "body": [], "who_benefits": [], "nuance": [],
                     "what_this_means": [], "what_to_watch": [], "disclaimer": "", "sources": []}
-    section, explainer = "body", f"_{VERACITY_EXPLAINER}_"
+    section = "body"
     for ln in lines[head + 1:]:
         if not ln.strip():
             continue
@@ -87,7 +105,7 @@ def parse_brief_markdown(text: str) -> Brief | None:
             fields["sources"] = _sources(int(source_line.group(1)), source_line.group(2))
         elif ln.startswith("## "):
             section = _TITLE_TO_SECTION.get(ln[3:].strip(), section)
-        elif ln == explainer:
+        elif ln in _EXPLAINERS:
             continue
         elif section == "body" and not fields["dek"] and not fields["body"] and _is_italic(ln):
             fields["dek"] = ln[1:-1]
@@ -101,7 +119,8 @@ def parse_brief_markdown(text: str) -> Brief | None:
             fields[section].extend(_sentences(ln))
     if "trend" not in fields or "veracity" not in fields:
         return None
-    return Brief(**fields)
+    return Brief(**fields, language=_language(fields["dek"], *(s.text for para in fields["body"]
+                                                                for s in para.sentences)))
 
 
 class _BriefHTML(HTMLParser):
@@ -114,7 +133,7 @@ class _BriefHTML(HTMLParser):
                                       "rationale": "", "disclaimer": "", "sources": "", "masthead": "",
                                       "trend_small": "", "verdict_small": ""}
         self.section = "body"
-        self.sections: dict[str, list[list[Sentence]]] = {name: [] for name in ("body", *SECTION_TITLES)}
+        self.sections: dict[str, list[list[Sentence]]] = {name: [] for name in SECTIONS}
         self.claim: dict | None = None
         self.in_h2 = ""
         self.in_panel = False
@@ -197,7 +216,7 @@ def parse_brief_html(text: str) -> Brief | None:
     parser.close()
     p = {k: " ".join(v.split()) for k, v in parser.parts.items()}
     badge = re.match(r"^(.*?)\s*(\d{1,3})/100$", p["badge"])
-    source_line = _SOURCE_LINE.match(re.sub(r"^(\d+ sources?) Synthesized", r"\1 — Synthesized", p["sources"]))
+    source_line = _SOURCE_LINE.match(re.sub(r"^(\d+ \w+) (?!—)", r"\1 — ", p["sources"]))
     if badge is None or source_line is None:
         return None
     sections = {name: [s for para in paras for s in para] for name, paras in parser.sections.items()}
@@ -208,4 +227,5 @@ def parse_brief_html(text: str) -> Brief | None:
                                    provisional="provisional" in p["verdict_small"]),
                  who_benefits=sections["who_benefits"], nuance=sections["nuance"],
                  what_this_means=sections["what_this_means"], what_to_watch=sections["what_to_watch"],
-                 disclaimer=p["disclaimer"], sources=_sources(int(source_line.group(1)), source_line.group(2)))
+                 disclaimer=p["disclaimer"], sources=_sources(int(source_line.group(1)), source_line.group(2)),
+                 language=_language(p["dek"], *(s.text for para in parser.sections["body"] for s in para)))
