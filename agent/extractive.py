@@ -74,8 +74,15 @@ class Candidate:
         return Sentence(text=text or self.text, citations=[self.passage_id], kind="selected")
 
 
+# "X should adopt…" with no one named as saying it is the source's own opinion: in the brief it would become ours
+_NORMATIVE = re.compile(r"\b(should|must|ought to|deberían?|debe|deben|tiene[n]? que)\b", re.I)
+_ATTRIBUTED = re.compile(r"\b(said|says|say|told|according|argued|argues|wrote|writes|urged|urges|recommended|"
+                         r"called for|calls for|dijo|dice|según|afirmó|aseguró|pidió)\b", re.I)
+
+
 def _usable(text: str) -> bool:
     return (MIN_WORDS <= len(text.split()) <= LIMITS.sentence_words and "|" not in text
+            and not (_NORMATIVE.search(text) and not _ATTRIBUTED.search(text))
             and not find_leakage(text, "body") and instruction_family(text) is None)
 
 

@@ -176,3 +176,16 @@ def test_the_harbour_example_states_its_cost_dispute_with_the_right_outlets():
     disputes = [s.text for s in nuance if s.kind == "computed"]
     assert disputes == ["Sources disagree on a figure: Meridian Wire gives 1.2 billion crowns, Coastline Ledger "
                         "1.4 billion crowns."]
+
+
+@pytest.mark.parametrize("sentence,usable", [
+    ("Western partners should adopt a firmer line on the new port.", False),  # the source's own opinion
+    ("The council must publish the full cost before the vote in June.", False),
+    ("Union leader Lena Voss said the port should raise its offer.", True),  # attributed: reported, not ours
+    ("According to the regulator, operators must cut prices by 5 percent.", True),
+    ("The port raised its offer to 4 percent on Monday.", True),
+])
+def test_an_unattributed_opinion_is_not_selected(sentence, usable):
+    from agent.extractive import _usable
+
+    assert _usable(sentence) is usable
