@@ -89,6 +89,20 @@ SCORER_CASES = [
                                                         s(P2, "S1:2")))), 5 / 6),
     ("grounded_sentences", outcome(make_brief(body=body(s("Mayor Jonas Ekberg promised 5000 new jobs.", "S1:1")))), 4 / 5),
     ("grounded_sentences", outcome(make_brief(body=body(s(P1, "S1:1"), s("Quoted.", "S1:1", kind="notice")))), 1.0),
+    # a flipped direction is not grounded, though every word is in the passage ("cut" -> "raise")
+    ("grounded_sentences", outcome(make_brief(body=body(s(P1.replace("will cut", "will raise"), "S1:1"),
+                                                        s(P2, "S1:2")))), 5 / 6),
+    ("section_purpose", outcome(), 2 / 4),  # the nuance says nothing disputed; what-this-means is a plain fact
+    ("section_purpose", outcome(make_brief(nuance=[s("The sources do not describe any dispute.", kind="notice")],
+                                           what_this_means=[s("No significance.", kind="notice")])), 1.0),
+    ("debris_count", outcome(), 0.0),
+    ("debris_count", outcome(make_brief(who_benefits=[s("It will review the timetable in September.", "S2:3")])), 1.0),
+    ("debris_count", outcome(make_brief(body=body(s("The county council.4", "S1:2")))), 2.0),  # fragment, footnote
+    ("dropped_attributions", outcome(), 0.0),
+    ("dropped_attributions", outcome(make_brief(body=body(s(
+        "The county council will pay a subsidy of 3.5 million crowns a year for three years.", "S1:2")))), 1.0),
+    ("changed_share", outcome(), 2 / 6),  # who-benefits and what-this-means are not the passages' own words
+    ("changed_share", outcome(make_brief(who_benefits=[s(P4, "S2:2")], what_this_means=[s(P4, "S2:2")])), 0.0),
     ("leakage_count", outcome(), 0.0),
     ("leakage_count", outcome(make_brief(body=body(s(P1 + " I hope this helps!", "S1:1")))), 1.0),
     ("leakage_count", outcome(make_brief(headline="Certainly! Here is the headline: ferry fares cut")), 1.0),

@@ -155,6 +155,14 @@ def _subject_before(tokens: list[tuple[str, bool]], i: int) -> str | None:
     return None
 
 
+_EN_PREP_AFTER_VERB = frozenset("from to with into for at on in".split())
+
+
+def _plural_noun(word: str) -> bool:
+    return (len(word) >= 4 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ous"))
+            and word not in EN_DET | EN_ADV) or word in EN_PLURAL_NOUNS
+
+
 def _third_person(word: str) -> bool:
     if len(word) < 4 or not word.endswith("s") or word.endswith(("ss", "us", "is", "ous", "ics", "ness")):
         return False
@@ -191,6 +199,9 @@ def _finite_en(text: str) -> bool:
                   or subject in EN_PLURAL_NOUNS or subject.endswith("men"))
         if low in EN_BASE and (subject in {"i", "we", "you", "they", "who", "which", "that"} or plural):
             return True
+        if low in EN_BASE and nxt in _EN_PREP_AFTER_VERB and any(
+                _plural_noun(w.lower()) for w, _ in tokens[max(0, i - 6):i - 1]):
+            return True  # "young families on the island benefit from…": the subject sits before a phrase
         if subject in {"i", "we", "you", "they"} and low not in EN_DET | EN_ADJ | EN_ADV and not low.endswith("ly"):
             return True  # "they jump", "we climb": after a plural pronoun the next word is the verb
         verb_like = (low in EN_BASE or low.endswith(("ate", "ize", "ise", "ify"))
