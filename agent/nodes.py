@@ -18,6 +18,7 @@ from agent.drafting import assemble_brief, extract_candidates, extract_fallback,
 from agent.house_format import SECTIONS, SELECTION_ORDER, brief_language
 from agent.errors import ContextTooLong, LLMOutputInvalid
 from agent.checks.debris import clean_source_sentence
+from agent.extractive import MAX_CANDIDATE_PASSAGES
 from agent.faithful import draft_faithful, story_date
 from agent.purposes import answers
 from agent.prompting import render
@@ -179,10 +180,11 @@ def _summary(sections: dict[str, list[Sentence]]) -> str:
     return " ".join(s.text for s in sections.get("body", []) if s.kind != "notice")[:1500]
 
 
-def _disputes(state: BriefState) -> list[Sentence]:
-    all_selected = list(dict.fromkeys(pid for ids in state.selected.values() for pid in ids))
-    return key_claim_contradictions(all_selected, state.passages, state.groups,
-                                    {src.id: src.outlet for src in state.sources})
+def _disputes(state: BriefState, every_passage: bool = False) -> list[Sentence]:
+    """Disagreements on figures among the retrieved passages (or all of them, for a brief's usual handful)."""
+    ids = list(state.passages) if every_passage else list(
+        dict.fromkeys(pid for ids in state.selected.values() for pid in ids))
+    return key_claim_contradictions(ids, state.passages, state.groups, {src.id: src.outlet for src in state.sources})
 
 
 def _with_disputes(sections: dict[str, list[Sentence]], computed: list[Sentence]) -> dict[str, list[Sentence]]:
@@ -195,7 +197,8 @@ def draft(state: BriefState, deps: Deps) -> dict:
     """First full draft: every section, then headline, dek and a provisional trend."""
     if deps.mode == "faithful":
         update = draft_faithful(state, deps)
-        update["sections"] = _with_disputes(update["sections"], _disputes(state))
+        update["sections"] = _with_disputes(update["sections"], _disputes(
+            state, every_passage=len(state.passages) <= MAX_CANDIDATE_PASSAGES))
         return update
     sections = {name: _draft_section(state, deps, name, {}) for name in SECTIONS}
     sections = _with_disputes(sections, [_word_dispute(deps, state, s) for s in _disputes(state)])

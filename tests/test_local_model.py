@@ -137,8 +137,10 @@ def test_cli_names_a_crash_mid_run_and_exits_4(tmp_path):
 
     env = {**os.environ, "BRIEF_DATA_DIR": str(tmp_path / "data")}
     env.pop("OPENAI_BASE_URL", None)
+    config = tmp_path / "sentence.toml"  # the model writes every sentence: many calls, so the crash is mid-run
+    config.write_text('[draft]\nmode = "sentence"\n', encoding="utf-8")
     proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "draft", "examples/harbor-desalination",
-                             "-o", str(tmp_path / "out")],
+                             "-o", str(tmp_path / "out"), "--config", str(config)],
                             cwd=Path(__file__).resolve().parent.parent, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     server = _wait_for_child(proc.pid, "llama_cpp.server", timeout_s=120)

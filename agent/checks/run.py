@@ -65,7 +65,7 @@ def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | No
                                         message="the sources support no sentence of the body"))
         for index, sentence in enumerate(sentences):
             violations.extend(_text_rules(section, sentence.text, index,
-                                          language if sentence.kind != "notice" else "und"))  # notices are ours
+                                          language if sentence.kind not in ("notice", "computed") else "und"))  # ours
             if sentence.kind != "notice":
                 items.append((section, index, sentence.text))
         found, verdicts = check_claims(section, sentences, passages, judge=judge)
