@@ -101,6 +101,9 @@ class Labels:
     untracked_name: str
     untracked_description: str
     disclaimer: str
+    dispute: str  # the computed nuance line: {first} and {second} outlets, {a} and {b} their figures
+    someone: str
+    another: str
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -112,7 +115,9 @@ LABELS: dict[str, Labels] = {
         explainer=("An open-source-intelligence read of how likely the story is true, with its nuance: it weighs "
                    "independent corroboration and contradictions among the sources, not the standing of any outlet."),
         untracked_name="Untracked story", untracked_description="No tracked trend matches this story yet.",
-        disclaimer="Observations to monitor, not financial advice."),
+        disclaimer="Observations to monitor, not financial advice.",
+        dispute="Sources disagree on a figure: {first} gives {a}, {second} {b}.", someone="one source",
+        another="another"),
     "es": Labels(
         trend="Parte de una tendencia", provisional="provisional", veracity="Veracidad",
         sources_one="fuente", sources_many="fuentes", synthesized_from="Sintetizado a partir de",
@@ -121,7 +126,9 @@ LABELS: dict[str, Labels] = {
                    "cierta: pondera la corroboración independiente y las contradicciones entre las fuentes, no el "
                    "prestigio de ningún medio."),
         untracked_name="Historia sin tendencia", untracked_description="Ninguna tendencia seguida coincide aún con esta historia.",
-        disclaimer="Observaciones para seguir, no asesoramiento financiero."),
+        disclaimer="Observaciones para seguir, no asesoramiento financiero.",
+        dispute="Las fuentes discrepan en una cifra: {first} da {a}; {second}, {b}.", someone="una fuente",
+        another="otra"),
 }
 
 
@@ -137,3 +144,6 @@ def brief_language(languages: list[str]) -> str:
     """The brief follows its sources: the most common known language, English when none is known."""
     known = [lang for lang in languages if lang in LANGUAGES]
     return max(sorted(set(known)), key=known.count) if known else "en"
+
+
+DISPUTE_PREFIXES: tuple[str, ...] = tuple(words.dispute.split(":")[0] + ":" for words in LABELS.values())

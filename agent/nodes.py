@@ -184,7 +184,8 @@ def _disputes(state: BriefState, every_passage: bool = False) -> list[Sentence]:
     """Disagreements on figures among the retrieved passages (or all of them, for a brief's usual handful)."""
     ids = list(state.passages) if every_passage else list(
         dict.fromkeys(pid for ids in state.selected.values() for pid in ids))
-    return key_claim_contradictions(ids, state.passages, state.groups, {src.id: src.outlet for src in state.sources})
+    return key_claim_contradictions(ids, state.passages, state.groups, {src.id: src.outlet for src in state.sources},
+                                    language=state.language)
 
 
 def _with_disputes(sections: dict[str, list[Sentence]], computed: list[Sentence]) -> dict[str, list[Sentence]]:

@@ -16,9 +16,8 @@ from agent.claim_match import features, match_claim, named_words, word_stems
 from agent.config import VeracityConfig
 from agent.independence import SourceGroup
 from agent.schema import Passage, Sentence, Veracity, VeracityFactor
+from agent.house_format import labels
 from agent.text import figures_in, split_sentences
-
-DISPUTE_PREFIX = "Sources disagree on a figure:"  # computed sentences open with it (brief check reads them back)
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -186,9 +185,11 @@ def _disputes(disputed: list[ClaimAssessment]) -> str:
 
 
 def contradiction_sentences(claims: list[ClaimAssessment], passages: dict[str, Passage],
-                            outlets: dict[str, str] | None = None) -> list[Sentence]:
-    """'The nuance' facts computed from the passages: each disagreement on a figure, both sources named and cited."""
+                            outlets: dict[str, str] | None = None, language: str = "en") -> list[Sentence]:
+    """'The nuance' facts computed from the passages: each disagreement on a figure, both sources named and cited,
+    worded in the brief's language."""
     outlets = outlets or {}
+    words = labels(language)
     out, seen = [], set()
     for c in claims:
         for x in c.contradictions:
@@ -196,19 +197,19 @@ def contradiction_sentences(claims: list[ClaimAssessment], passages: dict[str, P
             if key in seen or not x.claim_passage:
                 continue
             seen.add(key)
-            first = outlets.get(passages[x.claim_passage].source_id, "one source")
-            second = outlets.get(passages[x.other_passage].source_id, "another")
+            first = outlets.get(passages[x.claim_passage].source_id, words.someone)
+            second = outlets.get(passages[x.other_passage].source_id, words.another)
             if first == second:
-                first, second = "one source", "another"
+                first, second = words.someone, words.another
             out.append(Sentence(
-                text=f"{DISPUTE_PREFIX} {first} gives {x.claim_text}, {second} {x.other_text}.",
+                text=words.dispute.format(first=first, a=x.claim_text, second=second, b=x.other_text),
                 citations=[x.claim_passage, x.other_passage], kind="computed"))
     return out
 
 
 def key_claim_contradictions(
     passage_ids: list[str], passages: dict[str, Passage], groups: list[SourceGroup],
-    outlets: dict[str, str] | None = None, limit: int = 2, cfg: VeracityConfig | None = None,
+    outlets: dict[str, str] | None = None, limit: int = 2, cfg: VeracityConfig | None = None, language: str = "en",
 ) -> list[Sentence]:
     """Disagreements on figures between the body's passages and other independent sources."""
     group_of = {sid: g.group_id for g in groups for sid in g.source_ids}
@@ -217,7 +218,7 @@ def key_claim_contradictions(
         for text in _sentences(passages[pid].text):
             if features(text).figures:
                 claims.append(assess_claim(Sentence(text=text, citations=[pid]), passages, group_of, cfg))
-    return contradiction_sentences(claims, passages, outlets)[:limit]
+    return contradiction_sentences(claims, passages, outlets, language)[:limit]
 
 
 def brief_veracity(body: list[Sentence], disputes: list[Sentence], passages: dict[str, Passage],

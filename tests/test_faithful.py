@@ -189,3 +189,15 @@ def test_an_unattributed_opinion_is_not_selected(sentence, usable):
     from agent.extractive import _usable
 
     assert _usable(sentence) is usable
+
+
+def test_a_spanish_dispute_is_stated_in_spanish_with_both_outlets():
+    settings = load_settings(env={})
+    root = Path(__file__).resolve().parent.parent
+    sources = load_sources([root / "evals" / "sources" / "metro-cost-dispute-es"], settings.ingest).sources
+    passages = {p.id: p for n, s in enumerate(sources, 1) for p in split_passages(s, n, 400)}
+    state = BriefState(sources=sources, passages=passages, groups=group_sources(sources), language="es",
+                       selected={key: [] for key in SECTIONS})
+    disputes = [s.text for s in draft(state, deps())["sections"]["nuance"] if s.kind == "computed"]
+    assert disputes == ["Las fuentes discrepan en una cifra: Diario del Tajo da 55 millones de euros; Agencia Meseta, "
+                        "40 millones de euros."]

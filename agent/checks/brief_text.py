@@ -10,10 +10,9 @@ import re
 from html.parser import HTMLParser
 
 from agent.checks.debris import guess_language
-from agent.house_format import LABELS, SECTIONS
+from agent.house_format import DISPUTE_PREFIXES, LABELS, SECTIONS
 from agent.schema import Brief, Paragraph, Sentence, SourceRef, Trend, Veracity
 from agent.text import split_sentences
-from agent.veracity import DISPUTE_PREFIX
 
 # Every shipped language's titles and labels (agent/house_format.py), so a Spanish brief.md reads back too.
 _TITLE_TO_SECTION = {spec.title(lang): key for key, spec in SECTIONS.items() if key != "body" for lang in LABELS}
@@ -68,7 +67,7 @@ def _sentence(text: str, citations: list[str]) -> Sentence:
         return Sentence(text=extracted.group(1), citations=citations, kind="extracted")
     if _is_italic(text):
         return Sentence(text=text[1:-1], citations=citations, kind="notice")
-    if text.startswith(DISPUTE_PREFIX) and len(citations) == 2:  # a disagreement the agent computed: figures checked
+    if text.startswith(DISPUTE_PREFIXES) and len(citations) == 2:  # a disagreement the agent computed: figures checked
         return Sentence(text=text, citations=citations, kind="computed")
     return Sentence(text=text, citations=citations)
 
