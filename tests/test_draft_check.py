@@ -197,8 +197,9 @@ def test_markdown_or_html_that_is_not_our_brief_is_text(text):
     assert check_draft(text).status == "pass"
 
 
-def test_a_computed_dispute_reads_back_as_computed_and_its_outlets_are_not_claims():
-    from agent.render import render_markdown
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_a_computed_dispute_reads_back_as_computed_and_its_outlets_are_not_claims(fmt):
+    from agent.render import render_html, render_markdown
     from agent.schema import Sentence
 
     brief, passages = _faithful_brief_and_passages()
@@ -206,7 +207,7 @@ def test_a_computed_dispute_reads_back_as_computed_and_its_outlets_are_not_claim
     dispute = Sentence(text="Sources disagree on a figure: Meridian Wire gives 1.2 billion crowns, Coastline Ledger "
                             "1.4 billion crowns.", citations=cited, kind="computed")
     brief = brief.model_copy(update={"nuance": [dispute]})
-    report = check_draft(render_markdown(brief, None, passages), passages)
+    report = check_draft((render_markdown if fmt == "md" else render_html)(brief, None, passages), passages)
     assert not [v for v in report.violations if v.section == "nuance" and v.code == "unsupported-name"]
 
 

@@ -152,8 +152,8 @@ class _BriefHTML(HTMLParser):
             if not self.in_panel or tag == "li":
                 self.sections[self.section].append([])
         if names & {"claim", "notice"} and self.claim is None:
-            self.claim = {"text": "", "cite": "", "kind": "notice" if "notice" in names else
-                          ("extracted" if "extracted" in names else "drafted"), "depth": len(self.stack)}
+            kind = next((k for k in ("notice", "extracted", "computed", "selected") if k in names), "drafted")
+            self.claim = {"text": "", "cite": "", "kind": kind, "depth": len(self.stack)}
         if tag == "h2":
             self.in_h2 = " "
 
