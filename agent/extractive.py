@@ -16,23 +16,11 @@ from agent.house_format import LIMITS, SECTIONS
 from agent.independence import SourceGroup
 from agent.purposes import answers, purpose_strength
 from agent.schema import Passage, Sentence, Source
-from agent.text import STOPWORDS, split_sentences
+from agent.text import content_words, overlap, split_sentences
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_ALL_STOP = frozenset().union(*STOPWORDS.values())
 MIN_WORDS = 6
 REDUNDANT_AT = 0.5  # share of a sentence's content words already said by a chosen sentence
 MAX_CANDIDATE_PASSAGES = 80
-
-
-def content_words(text: str) -> frozenset[str]:
-    return frozenset(w for w in _WORD.findall(text.casefold()) if len(w) >= 3 and w not in _ALL_STOP)
-
-
-def overlap(a: frozenset[str], b: frozenset[str]) -> float:
-    """Share of a's content words that b has; a sentence of few words counts as at least 6, so a short,
-    generic sentence can't look like a perfect match for everything."""
-    return len(a & b) / max(len(a), 6)
 
 
 # "Energy cooperation: Russia's oil…": a list item's topic label, not a speaker (a speaker's name is capitalised)

@@ -89,11 +89,8 @@ def headline_for(lead: Candidate | None, sources: list[Source], deps: "Deps", la
 
 def trend_for(deps: "Deps", summary: str, language: str) -> Trend:
     """A tracked trend the story really belongs to (the registry's threshold), else said plainly."""
-    registry = getattr(deps, "trends", None)
-    if registry is not None:
-        found = registry.lookup(summary)
-        if found is not None:
-            return found
+    if deps.trends is not None and (found := deps.trends.lookup(summary)) is not None:
+        return found
     words = labels(language)
     return Trend(name=words.untracked_name, description=words.untracked_description, provisional=False)
 

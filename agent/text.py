@@ -90,6 +90,21 @@ STOPWORDS: dict[str, frozenset[str]] = {lang: frozenset(words.split()) for lang,
 _LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
+_CONTENT_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_ALL_STOPWORDS = frozenset().union(*STOPWORDS.values())
+
+
+def content_words(text: str) -> frozenset[str]:
+    """Words of three letters or more that are no language's stopword (drafting and checking compare these)."""
+    return frozenset(w for w in _CONTENT_WORD.findall(text.casefold()) if len(w) >= 3 and w not in _ALL_STOPWORDS)
+
+
+def overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Share of a's content words that b has; a sentence of few words counts as at least 6, so a short,
+    generic sentence can't look like a perfect match for everything."""
+    return len(a & b) / max(len(a), 6)
+
+
 def detect_language(text: str) -> str:
     """ISO 639-1 code by a stopword vote over the first 2,000 words; 'und' when nothing is clear."""
     words = _LETTERS.findall(text[:20_000].casefold())[:2000]

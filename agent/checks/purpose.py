@@ -3,10 +3,10 @@ does not answer its section's question (agent/purposes.py; the drafter's selecti
 
 from __future__ import annotations
 
-from agent.extractive import content_words, overlap
 from agent.house_format import SECTIONS
 from agent.purposes import answers
 from agent.schema import Brief, Violation
+from agent.text import content_words, overlap
 
 _WHY = {
     "who_benefits": "names no actor and what it gains",
