@@ -13,7 +13,7 @@ from agent.errors import BudgetExceeded, LLMOutputInvalid, NoUsableSources
 from agent.fetch import Fetcher, is_url
 from agent.progress import NO_PROGRESS, Progress, report_ingest
 from agent.ingest import load_sources, split_passages
-from agent.nodes import BriefState, Deps
+from agent.state import BriefState, Deps
 from agent.result import BriefDocument, BriefResult, QuotedPassage, Skipped, Usage
 from agent.runs import RunFolder
 from agent.schema import Passage, Source

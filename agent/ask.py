@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
 
 from agent.config import Settings
 from agent.errors import NoUsableSources
+from agent.llm_schemas import Answer
 from agent.prompting import render
-
-
-class Answer(BaseModel):
-    answer: str = Field(min_length=1, max_length=800)
 
 
 def answer_question(question: str, paths: list[Path | str], settings: Settings, *, k: int = 3) -> tuple[str, list[str]]:

@@ -11,7 +11,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 # The state holds our own pydantic models and dataclasses: allow exactly those modules.
-_ALLOWED = [("agent.nodes", "BriefState"), ("agent.schema", "Source"), ("agent.schema", "Passage"),
+_ALLOWED = [("agent.nodes", "BriefState"), ("agent.state", "BriefState"), ("agent.state", "Status"), ("agent.schema", "Source"), ("agent.schema", "Passage"),
             ("agent.schema", "Removal"), ("agent.schema", "Sentence"), ("agent.schema", "Trend"),
             ("agent.schema", "CheckReport"), ("agent.schema", "Violation"), ("agent.schema", "Evidence"),
             ("agent.independence", "SourceGroup")]

@@ -6,14 +6,14 @@ import re
 from typing import TYPE_CHECKING
 
 from agent.config import Settings
-from agent.house_format import SECTIONS, labels
+from agent.house_format import SECTION_KEYS, SECTIONS, labels
 from agent.schema import Brief, Paragraph, Passage, Sentence, Source, SourceRef, Trend
 from agent.independence import group_sources
 from agent.text import split_sentences
 from agent.veracity import brief_veracity
 
 if TYPE_CHECKING:
-    from agent.nodes import BriefState
+    from agent.state import BriefState
 
 
 _WORD = re.compile(r"\w+")
@@ -87,21 +87,21 @@ def assemble_brief(state: "BriefState", settings: Settings) -> Brief:
                                   published=source.published))
             cited_sources.append(source)
     body = sections.get("body", [])
-    paragraphs = [Paragraph(sentences=body[i:i + 2]) for i in range(0, len(body), 2)]
+    computed = [s for key in SECTION_KEYS for s in sections.get(key, []) if s.kind == "computed"]
+    section_fields = {key: ([Paragraph(sentences=sections.get(key, [])[i:i + 2])
+                             for i in range(0, len(sections.get(key, [])), 2)] if SECTIONS[key].paragraphs
+                            else sections.get(key, [])) for key in SECTION_KEYS}
     return Brief(
         headline=state.headline,
         dek=state.dek,
-        body=paragraphs,
         trend=state.trend or Trend(name=labels(state.language).untracked_name,
                                    description=labels(state.language).untracked_description),
         language=state.language,
-        veracity=brief_veracity(_with_lead(body, state), [s for s in sections.get("nuance", []) if s.kind == "computed"], state.passages, state.groups or group_sources(state.sources),
-                                {s.id for s in cited_sources}, settings.veracity),
-        who_benefits=sections.get("who_benefits", []),
-        nuance=sections.get("nuance", []),
-        what_this_means=sections.get("what_this_means", []),
-        what_to_watch=sections.get("what_to_watch", []),
+        veracity=brief_veracity(_with_lead(body, state), computed, state.passages,
+                                state.groups or group_sources(state.sources), {s.id for s in cited_sources},
+                                settings.veracity),
         disclaimer=(labels(state.language).disclaimer if settings.draft.disclaimer == labels("en").disclaimer
                     else settings.draft.disclaimer),  # the shipped line follows the brief's language
         sources=refs,
+        **section_fields,
     )

@@ -12,7 +12,7 @@ from datetime import date
 from agent.checks.debris import clean_source_sentence
 from agent.checks.injection import instruction_family
 from agent.checks.leakage import find_leakage
-from agent.house_format import LIMITS, SECTIONS
+from agent.house_format import COMPOSITION_ORDER, LIMITS, SECTIONS
 from agent.independence import SourceGroup
 from agent.purposes import answers, purpose_strength
 from agent.schema import Passage, Sentence, Source
@@ -148,7 +148,7 @@ def compose(candidates: list[Candidate], counts: dict[str, int], language: str, 
         used.append(lead)
     sections: dict[str, list[Candidate]] = {}
     # the specific sections choose before the body, so the body cannot use up their answers
-    for key in ("who_benefits", "what_to_watch", "nuance", "what_this_means"):  # the narrowest test chooses first
+    for key in (k for k in COMPOSITION_ORDER if SECTIONS[k].test):  # the narrowest test chooses first
         want = counts.get(key, SECTIONS[key].default_count)
         body_like = [c for c in pool[:counts.get("body", 5) + 1]]
         ranked = sorted(pool, key=lambda c: (-purpose_strength(key, c.text, language), -c.lead_score))

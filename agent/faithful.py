@@ -8,8 +8,6 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
-
 from agent.checks.debris import find_debris
 from agent.checks.injection import instruction_family
 from agent.checks.leakage import find_leakage
@@ -17,19 +15,16 @@ from agent.checks.meaning import is_faithful_compression
 from agent.errors import ContextTooLong, LLMOutputInvalid
 from agent.extractive import MAX_CANDIDATE_PASSAGES, Candidate, compose, gather_candidates
 from agent.house_format import LIMITS, SECTIONS, labels
+from agent.llm_schemas import Shortened
 from agent.prompting import render
 from agent.schema import Sentence, Source, Trend
 
 if TYPE_CHECKING:
-    from agent.nodes import BriefState, Deps
+    from agent.state import BriefState, Deps
 
 COMPRESS_OVER_WORDS = 38  # body sentences longer than this are offered to the model for shortening
 DEK_WORDS = 25  # a longer lead is offered to the model for a dek of at most this many words
 MAX_COMPRESSIONS = 2  # per draft: the weak model is slow, and most sentences need none
-
-
-class Shortened(BaseModel):
-    sentence: str = Field(min_length=3, max_length=500)
 
 
 def story_date(sources: list[Source]) -> date | None:
@@ -66,13 +61,13 @@ def _clean_title(title: str, language: str) -> bool:
             and not find_debris(title, "headline", allow_fragment=True, language=language))
 
 
-def headline_for(lead: Candidate | None, sources: list[Source], deps: "Deps", language: str,
+def headline_for(lead: Sentence | None, lead_source_id: str, sources: list[Source], deps: "Deps", language: str,
                  memo: dict[str, str]) -> str:
     """The lead source's own title; else the lead sentence shortened by verified deletion; else its main clause."""
     if lead is None:
         return next((s.title for s in sources if s.title and _clean_title(s.title, language)), "")
     by_id = {s.id: s for s in sources}
-    own = by_id[lead.source_id].title
+    own = by_id[lead_source_id].title
     if own and _clean_title(own, language):
         return own
     text = lead.text.rstrip(".")
@@ -107,8 +102,8 @@ def _section_sentences(key: str, picked: list[Candidate], language: str, deps: "
     return out or [Sentence(text=SECTIONS[key].notice_in(language), kind="notice")]
 
 
-def draft_faithful(state: "BriefState", deps: "Deps", exclude: set[str] = frozenset()) -> dict:
-    """Every section from source sentences; headline, dek and trend from the lead."""
+def compose_faithful(state: "BriefState", deps: "Deps", exclude: set[str] = frozenset()) -> dict:
+    """Every section from source sentences, and the lead sentence the headline and dek will come from."""
     language = state.language
     settings = deps.settings.draft
     if len(state.passages) <= MAX_CANDIDATE_PASSAGES:  # a brief's usual handful of sources: read them all
@@ -124,12 +119,20 @@ def draft_faithful(state: "BriefState", deps: "Deps", exclude: set[str] = frozen
     budget = [MAX_COMPRESSIONS]
     sections = {key: _section_sentences(key, composition.sections.get(key, []), language, deps, memo, budget)
                 for key in SECTIONS}
-    lead = composition.lead
-    headline = headline_for(lead, state.sources, deps, language, memo)
+    lead = composition.lead.sentence() if composition.lead else None
+    return {"sections": sections, "lead": lead, "shortened": memo}
+
+
+def headline_faithful(state: "BriefState", deps: "Deps") -> dict:
+    """Headline and dek from the lead sentence (verified deletion only), and a tracked trend if one matches."""
+    language = state.language
+    memo = dict(state.shortened)
+    lead = state.lead
+    lead_source = state.passages[lead.citations[0]].source_id if lead else ""
+    headline = headline_for(lead, lead_source, state.sources, deps, language, memo)
     dek = lead.text if lead else ""
     if lead and len(dek.split()) > DEK_WORDS:  # a crisper dek, by verified deletion only; else the whole lead
         dek = shorten(deps, lead.text, DEK_WORDS, memo) or dek
-    summary = " ".join([headline, dek] + [s.text for s in sections["body"] if s.kind != "notice"])
-    return {"sections": sections, "headline": headline, "dek": dek,
-            "dek_citations": [lead.passage_id] if lead else [],
+    summary = " ".join([headline, dek] + [s.text for s in state.sections["body"] if s.kind != "notice"])
+    return {"headline": headline, "dek": dek, "dek_citations": list(lead.citations) if lead else [],
             "trend": trend_for(deps, summary, language), "shortened": memo}

@@ -1,4 +1,5 @@
-"""Wiring only: retrieve -> draft -> check -> (revise -> check)* -> [fallback -> check] -> finalize."""
+"""Wiring only: retrieve -> draft (sections) -> add_disputes -> word_disputes -> draft_headline -> check
+-> (revise -> check)* -> [fallback -> check] -> finalize. A node's name is the stage progress shows."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from functools import partial
 from langgraph.graph import END, START, StateGraph
 
 from agent import nodes
-from agent.nodes import BriefState, Deps
+from agent.state import BriefState, Deps
+
+NODES = ("retrieve", "draft", "add_disputes", "word_disputes", "draft_headline", "check", "revise", "fallback",
+         "finalize")  # functions of agent/nodes.py, looked up when the graph is built
 
 
 def route_after_check(state: BriefState, deps: Deps) -> str:
@@ -24,11 +28,14 @@ def route_after_check(state: BriefState, deps: Deps) -> str:
 def build_graph(deps: Deps, checkpointer=None):
     """Compile the brief graph with its dependencies bound into each node."""
     graph = StateGraph(BriefState)
-    for name in ("retrieve", "draft", "check", "revise", "fallback", "finalize"):
+    for name in NODES:
         graph.add_node(name, partial(getattr(nodes, name), deps=deps))
     graph.add_edge(START, "retrieve")
     graph.add_edge("retrieve", "draft")
-    graph.add_edge("draft", "check")
+    graph.add_edge("draft", "add_disputes")
+    graph.add_edge("add_disputes", "word_disputes")
+    graph.add_edge("word_disputes", "draft_headline")
+    graph.add_edge("draft_headline", "check")
     graph.add_conditional_edges(
         "check", partial(route_after_check, deps=deps), ["finalize", "revise", "fallback"]
     )

@@ -18,7 +18,11 @@ class SectionSpec:
     notices: dict[str, str]  # said plainly when the sources hold nothing that answers the section
     count_setting: str | None = None  # the [draft] setting that holds how many sentences it gets
     default_count: int = 1
+    per_passage: bool = False  # section mode drafts one sentence per retrieved passage (the count caps the passages)
     bullets: bool = False
+    test: str | None = None  # the purpose test a sentence must pass (agent/purposes.py), None: no test
+    explained: bool = False  # the veracity explainer follows this section in the rendered brief
+    paragraphs: bool = False  # shown untitled, in paragraphs, under the dek (the body); else titled after the panel
 
     def title(self, language: str) -> str:
         return self.titles.get(language, self.titles["en"])
@@ -41,37 +45,44 @@ CITED_SECTIONS: tuple[SectionSpec, ...] = (
         query_hint="announced said reported agreed decision figures",
         notices={"en": "The sources do not support a summary of this story.",
                  "es": "Las fuentes no permiten resumir esta historia."},
-        count_setting="body_sentences", default_count=5),
+        count_setting="body_sentences", default_count=5, paragraphs=True),
     SectionSpec(
         key="who_benefits", titles={"en": "If true, who benefits", "es": "Si es cierto, quién se beneficia"},
         purpose="If true, who benefits: which people, companies or institutions gain if this is true, and what they gain",
         query_hint="benefit gain profit win awarded contract revenue jobs funding savings",
         notices={"en": "The sources do not say who would benefit.",
-                 "es": "Las fuentes no dicen quién se beneficiaría."}),
+                 "es": "Las fuentes no dicen quién se beneficiaría."},
+        test="gain"),
     SectionSpec(
         key="nuance", titles={"en": "The nuance", "es": "El matiz"},
         purpose="The nuance: what is confirmed, and what is disputed, uncertain or claimed by only one side",
         query_hint="however disputed unclear critics questioned differ estimate not confirmed",
         notices={"en": "The sources do not describe any dispute or uncertainty.",
-                 "es": "Las fuentes no describen ninguna disputa ni incertidumbre."}),
+                 "es": "Las fuentes no describen ninguna disputa ni incertidumbre."},
+        test="dispute", explained=True),
     SectionSpec(
         key="what_this_means", titles={"en": "What this means", "es": "Qué significa"},
         purpose="What this means: the implication or wider context of the story, not a repeat of its facts",
         query_hint="significance implications broader first largest region years shift part of",
         notices={"en": "The sources do not discuss the wider significance.",
-                 "es": "Las fuentes no analizan el alcance más amplio."}),
+                 "es": "Las fuentes no analizan el alcance más amplio."},
+        test="implication"),
     SectionSpec(
         key="what_to_watch", titles={"en": "What to watch", "es": "Qué vigilar"},
         purpose="What to watch: an upcoming step, decision or deadline worth monitoring",
         query_hint="next expected will plans deadline vote review due later this year whether",
         notices={"en": "The sources name no next steps to watch.",
                  "es": "Las fuentes no mencionan próximos pasos que vigilar."},
-        count_setting="watch_bullets", default_count=2, bullets=True),
+        count_setting="watch_bullets", default_count=2, per_passage=True, bullets=True, test="forward"),
 )
 SECTIONS: dict[str, SectionSpec] = {s.key: s for s in CITED_SECTIONS}
 SECTION_KEYS: tuple[str, ...] = tuple(SECTIONS)
 # Retrieval order: the specific sections pick passages first, so the body can't use up theirs.
 SELECTION_ORDER: tuple[str, ...] = ("what_to_watch", "who_benefits", "nuance", "what_this_means", "body")
+# Composition order (faithful mode): the narrowest purpose test chooses its source sentences first.
+COMPOSITION_ORDER: tuple[str, ...] = ("who_benefits", "what_to_watch", "nuance", "what_this_means", "body")
+# The titled sections: every section but the body, which the brief shows untitled under the dek.
+TITLED_SECTIONS: tuple[str, ...] = tuple(s.key for s in CITED_SECTIONS if not s.paragraphs)
 
 
 @dataclass(frozen=True)

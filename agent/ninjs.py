@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from agent.errors import UsageError
+from agent.house_format import SECTIONS, TITLED_SECTIONS
 from agent.result import BriefResult
 from agent.schema import Brief, CheckReport, Sentence
 
@@ -75,8 +76,6 @@ def _sentences(items: list[Sentence]) -> str:
 
 def body_html(result: BriefResult, brief: Brief) -> str:
     """The brief's body as clean HTML for newsroom systems: no passage ids, no internal markers, no headline."""
-    from agent.render import SECTION_TITLES
-
     parts = []
     if result.status != "published":
         problems = len(result.report.violations) if result.report else 0
@@ -88,10 +87,10 @@ def body_html(result: BriefResult, brief: Brief) -> str:
                  f"{escape(t.name)} — {escape(t.description)}</p>")
     parts.append(f"<p><strong>Veracity: {escape(v.label)} {v.score}/100</strong>"
                  f"{' (provisional)' if v.provisional else ''} — {escape(v.rationale)}</p>")
-    for field, title in SECTION_TITLES.items():
-        items = getattr(brief, field)
-        parts.append(f"<h2>{escape(title)}</h2>")
-        if field == "what_to_watch":
+    for key in TITLED_SECTIONS:  # titled in English, as the rest of the ninjs body
+        items = brief.section(key)
+        parts.append(f"<h2>{escape(SECTIONS[key].title('en'))}</h2>")
+        if SECTIONS[key].bullets:
             parts.append("<ul>" + "".join(f"<li>{_sentences([s])}</li>" for s in items) + "</ul>")
         else:
             parts.append(f"<p>{_sentences(items)}</p>")

@@ -3,87 +3,29 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
 
 from agent.checks.injection import instruction_family
 from agent.checks.leakage import find_leakage
 from agent.checks.repetition import find_repetition
 from agent.checks.support import numbers_in
 from agent.checks.run import check_brief
-from agent.config import Settings
 from agent.drafting import assemble_brief, extract_candidates, extract_fallback, select_passages
 from agent.house_format import SECTIONS, SELECTION_ORDER, brief_language
 from agent.errors import ContextTooLong, LLMOutputInvalid
 from agent.checks.debris import clean_source_sentence
 from agent.extractive import MAX_CANDIDATE_PASSAGES
-from agent.faithful import draft_faithful, story_date
+from agent.faithful import compose_faithful, headline_faithful, story_date
+from agent.llm_schemas import HeadlineDraft, SectionDraft, SentenceDraft, TrendDraft
 from agent.purposes import answers
 from agent.prompting import render
-from agent.independence import SourceGroup, group_sources
-from agent.schema import CheckReport, Passage, Sentence, Source, Trend
+from agent.independence import group_sources
+from agent.schema import Passage, Sentence, Trend
+from agent.state import BriefState, Deps, Status
 from agent.text import split_sentences
 from agent.veracity import key_claim_contradictions
 
-
-@dataclass
-class BriefState:
-    """Graph state: inputs (sources, passages), drafts in progress, and the verdict."""
-
-    sources: list[Source]
-    passages: dict[str, Passage]
-    selected: dict[str, list[str]] = field(default_factory=dict)
-    groups: list[SourceGroup] = field(default_factory=list)
-    sections: dict[str, list[Sentence]] = field(default_factory=dict)
-    headline: str = ""
-    dek: str = ""
-    trend: Trend | None = None
-    report: CheckReport | None = None
-    revision: int = 0
-    fell_back: bool = False
-    status: str = "drafting"
-    language: str = "en"
-    dek_citations: list[str] = field(default_factory=list)  # the passage the dek (the lead sentence) comes from
-    shortened: dict[str, str] = field(default_factory=dict)  # verified model shortenings, so revisions reuse them
-    excluded: list[str] = field(default_factory=list)  # source sentences the checker rejected (faithful mode)
-
-
-@dataclass
-class Deps:
-    """What nodes need from outside: settings, the store and the drafter model."""
-
-    settings: Settings
-    store: Any  # agent.store.PassageStore
-    drafter: Any  # agent.llm.LLMClient
-    mode: Literal["faithful", "sentence", "section"] = "faithful"
-    judge: Any = None  # agent.checks.claims.Judge, when the checker's judge layer is on
-    trends: Any = None  # agent.trends.TrendRegistry: the tracked trends a story may belong to
-
-
-class SentenceDraft(BaseModel):
-    sentence: str = Field(min_length=3, max_length=400)
-
-
-class CitedSentence(BaseModel):
-    text: str = Field(min_length=3, max_length=500)
-    citations: list[str] = Field(min_length=1)
-
-
-class SectionDraft(BaseModel):
-    sentences: list[CitedSentence] = Field(min_length=1, max_length=8)
-
-
-class HeadlineDraft(BaseModel):
-    headline: str = Field(min_length=3, max_length=160)
-    dek: str = Field(min_length=3, max_length=400)
-
-
-class TrendDraft(BaseModel):
-    name: str = Field(min_length=3, max_length=100)
-    description: str = Field(min_length=3, max_length=300)
-
+__all__ = ["BriefState", "Deps", "retrieve", "draft", "add_disputes", "word_disputes", "draft_headline", "check",
+           "revise", "fallback", "finalize", "first_draft"]  # BriefState stays importable here: old checkpoints name it
 
 UNTRACKED = Trend(name="Untracked story", description="No trend has been matched to this story yet.")
 
@@ -128,8 +70,8 @@ def _section_call(deps: Deps, state: BriefState, section: str, feedback: list[st
     passages = [state.passages[i] for i in state.selected[section]]
     outlets = {s.id: s.outlet for s in state.sources}
     spec = SECTIONS[section]
-    count = len(passages) if section == "what_to_watch" else spec.count(deps.settings.draft)
-    budget = getattr(deps.drafter, "context_budget", lambda: None)()
+    count = len(passages) if spec.per_passage else spec.count(deps.settings.draft)
+    budget = deps.drafter.context_budget()
     while True:  # pack to fit the model's context; shrink on a context-length error; never resend
         messages = render(
             "draft_section.drafter",
@@ -195,18 +137,43 @@ def _with_disputes(sections: dict[str, list[Sentence]], computed: list[Sentence]
 
 
 def draft(state: BriefState, deps: Deps) -> dict:
-    """First full draft: every section, then headline, dek and a provisional trend."""
+    """First draft of every section (faithful mode: composed from source sentences, with the lead)."""
     if deps.mode == "faithful":
-        update = draft_faithful(state, deps)
-        update["sections"] = _with_disputes(update["sections"], _disputes(
-            state, every_passage=len(state.passages) <= MAX_CANDIDATE_PASSAGES))
-        return update
-    sections = {name: _draft_section(state, deps, name, {}) for name in SECTIONS}
-    sections = _with_disputes(sections, [_word_dispute(deps, state, s) for s in _disputes(state)])
-    state_with = BriefState(**{**state.__dict__, "sections": sections})
-    headline, dek = draft_headline(state_with, deps, [])
-    trend = draft_trend(BriefState(**{**state_with.__dict__, "headline": headline}), deps)
-    return {"sections": sections, "headline": headline, "dek": dek, "trend": trend}
+        return compose_faithful(state, deps)
+    return {"sections": {name: _draft_section(state, deps, name, {}) for name in SECTIONS}}
+
+
+def add_disputes(state: BriefState, deps: Deps) -> dict:
+    """Disagreements on figures, computed from the passages, join the nuance section."""
+    every = deps.mode == "faithful" and len(state.passages) <= MAX_CANDIDATE_PASSAGES
+    return {"sections": _with_disputes(dict(state.sections), _disputes(state, every_passage=every))}
+
+
+def word_disputes(state: BriefState, deps: Deps) -> dict:
+    """The drafter words each computed disagreement (faithful mode keeps the computed line as it is)."""
+    computed = [s for sents in state.sections.values() for s in sents if s.kind == "computed"]
+    if deps.mode == "faithful" or not computed:
+        return {}
+    return {"sections": {name: [_word_dispute(deps, state, s) if s.kind == "computed" else s for s in sents]
+                         for name, sents in state.sections.items()}}
+
+
+def draft_headline(state: BriefState, deps: Deps) -> dict:
+    """Headline, dek and a provisional trend, from the drafted body (faithful mode: from the lead)."""
+    if deps.mode == "faithful":
+        return headline_faithful(state, deps)
+    headline, dek = _headline_and_dek(state, deps, [])
+    return {"headline": headline, "dek": dek, "trend": draft_trend(state.with_(headline=headline), deps)}
+
+
+def first_draft(state: BriefState, deps: Deps) -> dict:
+    """The draft stages in the order agent/graph.py wires them, outside the graph (node tests): one update."""
+    update: dict = {}
+    for stage in (draft, add_disputes, word_disputes, draft_headline):
+        step = stage(state, deps)
+        update.update(step)
+        state = state.with_(**step)
+    return update
 
 
 def _word_dispute(deps: Deps, state: BriefState, fact: Sentence) -> Sentence:
@@ -228,7 +195,7 @@ def _word_dispute(deps: Deps, state: BriefState, fact: Sentence) -> Sentence:
     return fact
 
 
-def draft_headline(state: BriefState, deps: Deps, feedback: list[str]) -> tuple[str, str]:
+def _headline_and_dek(state: BriefState, deps: Deps, feedback: list[str]) -> tuple[str, str]:
     """Headline and dek from the drafted body; the fallback is the lead source's own title."""
     summary = _summary(state.sections)
     try:
@@ -288,9 +255,10 @@ def revise(state: BriefState, deps: Deps) -> dict:
     if deps.mode == "faithful":  # no rewriting: compose again without the sentences that failed
         excluded = _rejected_texts(state)
         shortened = {k: ("" if v in excluded else v) for k, v in state.shortened.items()}  # "": keep the original
-        update = draft_faithful(BriefState(**{**state.__dict__, "shortened": shortened}), deps, set(excluded))
+        update = compose_faithful(state.with_(shortened=shortened), deps, set(excluded))
         update["sections"] = _with_disputes(update["sections"], [s for s in state.sections.get("nuance", [])
                                                                  if s.kind == "computed" and s.text not in excluded])
+        update |= headline_faithful(state.with_(**update), deps)  # deterministic from the lead: no new call
         return {**update, "excluded": excluded, "revision": state.revision + 1}
     failing: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     for v in state.report.violations if state.report else []:
@@ -303,8 +271,7 @@ def revise(state: BriefState, deps: Deps) -> dict:
     update: dict = {"sections": sections, "revision": state.revision + 1}
     if "headline" in failing or "dek" in failing:
         feedback = failing["headline"][0] + failing["dek"][0]
-        update["headline"], update["dek"] = draft_headline(
-            BriefState(**{**state.__dict__, "sections": sections}), deps, feedback)
+        update["headline"], update["dek"] = _headline_and_dek(state.with_(sections=sections), deps, feedback)
     if "trend" in failing:
         update["trend"] = UNTRACKED
     return update
@@ -356,7 +323,7 @@ def fallback(state: BriefState, deps: Deps) -> dict:
         sections[section] = real or fixed[:1] or [Sentence(text=SECTIONS[section].notice, kind="notice")]
     update: dict = {"sections": sections, "fell_back": True}
     if failing.get("headline") or failing.get("dek"):
-        update["headline"], update["dek"] = headline_fallback(BriefState(**{**state.__dict__, "sections": sections}))
+        update["headline"], update["dek"] = headline_fallback(state.with_(sections=sections))
     if failing.get("trend"):
         update["trend"] = UNTRACKED
     return update
@@ -374,4 +341,4 @@ def check(state: BriefState, deps: Deps) -> dict:
 def finalize(state: BriefState, deps: Deps) -> dict:
     """Published only when the last check passed; anything else is a rejection."""
     passed = state.report is not None and state.report.status == "pass"
-    return {"status": "published" if passed else "rejected"}
+    return {"status": Status.PUBLISHED if passed else Status.REJECTED}

@@ -2,7 +2,7 @@
 
 The API takes any object with these four methods (NO_PROGRESS by default). The CLI shows them on
 stderr (ConsoleProgress); the HTTP service can keep a StageRecord per job and show its snapshot().
-Stages: ingest, index, then the graph's nodes (retrieve, draft, check, revise, fallback, finalize).
+Stages: ingest, index, then the graph's nodes (agent/graph.py: retrieve, draft, ..., check, revise, fallback, finalize).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from agent.house_format import SECTIONS
+
 _W = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 _YEAR = re.compile(r"\b(20\d\d)\b")
 
@@ -111,21 +113,24 @@ def flags_dispute(sentence: str, language: str = "en") -> bool | None:
 def answers(section: str, sentence: str, language: str = "en", *, story_date: date | None = None,
             restates: bool = False) -> bool | None:
     """The purpose test of a section (None: no test for this section or language)."""
-    if section == "what_to_watch":
+    test = SECTIONS[section].test if section in SECTIONS else None
+    if test == "forward":
         return looks_ahead(sentence, language, story_date)
-    if section == "who_benefits":
+    if test == "gain":
         return names_beneficiary(sentence, language)
-    if section == "what_this_means":
+    if test == "implication":
         return states_implication(sentence, language, restates)
-    if section == "nuance":
+    if test == "dispute":
         return flags_dispute(sentence, language)
     return None
 
 
+_CUES = {"forward": _FORWARD, "gain": _GAIN, "implication": _IMPLICATION, "dispute": _DISPUTE}
+
+
 def purpose_strength(section: str, sentence: str, language: str = "en") -> int:
     """How many cue words of the section's test a sentence carries (ranks candidates)."""
-    table = {"what_to_watch": _FORWARD, "who_benefits": _GAIN, "what_this_means": _IMPLICATION,
-             "nuance": _DISPUTE}.get(section)
+    table = _CUES.get(SECTIONS[section].test or "") if section in SECTIONS else None
     lang = _lang(language)
     if table is None or lang is None:
         return 0

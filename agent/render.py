@@ -8,13 +8,10 @@ from typing import Any, Mapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from agent.house_format import SECTIONS, labels
+from agent.house_format import SECTIONS, TITLED_SECTIONS, labels
 from agent.schema import Brief, CheckReport
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-VERACITY_EXPLAINER = labels("en").explainer
-# The titled sections (the body has none in the brief), in English: what `brief check` parses back.
-SECTION_TITLES = {key: spec.title("en") for key, spec in SECTIONS.items() if key != "body"}
 
 
 @lru_cache(maxsize=2)
@@ -38,7 +35,10 @@ def _context(brief: Brief, report: CheckReport | None, passages: Mapping[str, An
     source_line = (f"{n} {words.sources_one if n == 1 else words.sources_many} — {words.synthesized_from}: "
                    + " · ".join(r.credit for r in brief.sources))
     return dict(brief=brief, report=report, quotes=quotes, status=status, lang=brief.language, words=words,
-                titles={key: spec.title(brief.language) for key, spec in SECTIONS.items()}, source_line=source_line,
+                sections=[{"title": SECTIONS[key].title(brief.language), "items": brief.section(key),
+                           "bullets": SECTIONS[key].bullets, "explained": SECTIONS[key].explained}
+                          for key in TITLED_SECTIONS],
+                source_line=source_line,
                 explainer=words.explainer, label_class=label_class,
                 violations=(report.violations if report else []))
 

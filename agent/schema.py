@@ -7,9 +7,11 @@ import json
 import unicodedata
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+
+from agent.house_format import CITED_SECTIONS, SECTION_KEYS, SECTIONS
 
 
 class Contract(BaseModel):
@@ -148,21 +150,8 @@ class SourceRef(Contract):
         return f"{self.outlet} ({self.topic})" if self.topic else self.outlet
 
 
-class Brief(Contract):
-    """Every section of the house format."""
-
-    headline: str
-    dek: str
-    body: list[Paragraph]
-    trend: Trend
-    veracity: Veracity
-    who_benefits: list[Sentence]
-    nuance: list[Sentence]
-    what_this_means: list[Sentence]
-    what_to_watch: list[Sentence]
-    disclaimer: str
-    sources: list[SourceRef]
-    language: str = Field("en", description="The brief's language (its labels follow it): the sources' own.")
+class _BriefContract(Contract):
+    """What every brief does; its fields come from the house format (below)."""
 
     @property
     def source_line(self) -> str:
@@ -170,15 +159,43 @@ class Brief(Contract):
         credits = " · ".join(s.credit for s in self.sources)
         return f"{n} source{'s' if n != 1 else ''} — Synthesized from: {credits}"
 
+    def section(self, key: str) -> list[Sentence]:
+        """One section's sentences, in order (the body's paragraphs flattened)."""
+        if SECTIONS[key].paragraphs:
+            return [s for p in getattr(self, key) for s in p.sentences]
+        return getattr(self, key)
+
     def cited_sections(self) -> dict[str, list[Sentence]]:
         """Sections whose sentences must carry citations, flattened to sentence lists."""
-        return {
-            "body": [s for p in self.body for s in p.sentences],
-            "who_benefits": self.who_benefits,
-            "nuance": self.nuance,
-            "what_this_means": self.what_this_means,
-            "what_to_watch": self.what_to_watch,
-        }
+        return {key: self.section(key) for key in SECTION_KEYS}
+
+
+def _brief_fields() -> dict[str, tuple]:
+    """brief.json's fields in their published order: headline, dek, the paragraph sections, trend and veracity,
+    the titled sections in house-format order, then disclaimer, sources and language."""
+    paragraphs = {s.key: (list[Paragraph], ...) for s in CITED_SECTIONS if s.paragraphs}
+    titled = {s.key: (list[Sentence], ...) for s in CITED_SECTIONS if not s.paragraphs}
+    return {"headline": (str, ...), "dek": (str, ...), **paragraphs, "trend": (Trend, ...),
+            "veracity": (Veracity, ...), **titled, "disclaimer": (str, ...), "sources": (list[SourceRef], ...),
+            "language": (str, Field("en", description="The brief's language (its labels follow it): the sources' own."))}
+
+
+if TYPE_CHECKING:
+    class Brief(_BriefContract):
+        """Every section of the house format (fields per agent/house_format.py)."""
+
+        headline: str
+        dek: str
+        trend: Trend
+        veracity: Veracity
+        disclaimer: str
+        sources: list[SourceRef]
+        language: str
+
+        def __getattr__(self, key: str) -> list: ...
+else:
+    Brief = create_model("Brief", __base__=_BriefContract, __module__=__name__,
+                         __doc__="Every section of the house format.", **_brief_fields())
 
 
 # --- the checker --------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from agent.extractive import compose, gather_candidates, rank_lead_first
 from agent.house_format import SECTIONS
 from agent.independence import group_sources
 from agent.ingest import load_sources, split_passages
-from agent.nodes import BriefState, Deps, check, draft, fallback, revise
+from agent.nodes import check, fallback, first_draft as draft, revise
+from agent.state import BriefState, Deps
 from agent.schema import CheckReport, Violation
 
 STORY = Path(__file__).parent / "fixtures" / "story"

@@ -17,22 +17,17 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pydantic import BaseModel, Field
 
 from agent.checks.meaning import Finding, meaning_changes
 from agent.checks.support import MIN_CONTENT_SUPPORT, _CONTENT, _FUNCTION, _stem, content_support, unsupported_facts
 from agent.checks.verifier import Embed, verify_claim
 from agent.errors import LLMOutputInvalid
+from agent.llm_schemas import JudgeReply
 from agent.prompting import render
 from agent.schema import ClaimVerdict, Evidence, Passage, Sentence, Violation
 from agent.text import split_sentences
 
 HARD_FACTS = ("unsupported-number", "unsupported-name", "unsupported-quote", "meaning-changed")
-
-
-class JudgeReply(BaseModel):
-    supported: bool
-    unsupported_part: str = Field("", max_length=400)
 
 
 class Judge(Protocol):

@@ -1,0 +1,201 @@
+"""Nodes called directly: a state, small injected fakes, an assertion on the partial update.
+No chromadb and no HTTP: the router, passage selection, revise and fallback in milliseconds."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.config import load_settings
+from agent.drafting import select_passages
+from agent.errors import LLMOutputInvalid
+from agent.graph import route_after_check
+from agent.house_format import SECTIONS
+from agent.nodes import UNTRACKED, fallback, revise
+from agent.schema import CheckReport, Passage, Sentence, Source, Violation
+from agent.state import BriefState, Deps, Status
+
+A = "The Lisk harbour board approved a ferry terminal on Monday after a long debate."
+B = "The terminal will cost 85 million crowns and is expected to open in 2028, the board said."
+C = "Fishermen fear the works will close the north quay for two years, their union said."
+SOURCES = [Source(id="src-a", outlet="Lisk Post", title="Lisk approves ferry terminal", text=f"{A} {B}"),
+           Source(id="src-b", outlet="Quay Weekly", title="Fishermen fear quay closure", text=C)]
+PASSAGES = {"S1:1": Passage(id="S1:1", source_id="src-a", text=A, start=0, end=len(A)),
+            "S1:2": Passage(id="S1:2", source_id="src-a", text=B, start=len(A) + 1, end=len(A) + 1 + len(B)),
+            "S2:1": Passage(id="S2:1", source_id="src-b", text=C, start=0, end=len(C))}
+
+
+class Drafter:
+    """In-process drafter: one scripted reply (or exception) per prompt name; records every call."""
+
+    def __init__(self, **replies):
+        self.replies = replies
+        self.calls: list[tuple[str, str]] = []
+
+    def complete_json(self, prompt_name, messages, schema):
+        self.calls.append((prompt_name, messages[-1]["content"]))
+        family = prompt_name.split(".")[0]
+        reply = self.replies.get(prompt_name, self.replies.get(family))
+        if reply is None:
+            raise AssertionError(f"unscripted prompt {prompt_name!r}; scripted: {sorted(self.replies)}")
+        if isinstance(reply, Exception):
+            raise reply
+        return schema.model_validate(reply)
+
+    def context_budget(self):
+        return None
+
+
+def deps(mode="section", drafter=None, **draft) -> Deps:
+    settings = load_settings(overrides={"embeddings": {"backend": "hashing"}, "draft": draft}, env={})
+    return Deps(settings=settings, store=None, drafter=drafter or Drafter(), mode=mode)
+
+
+def report(*violations: tuple[str, int | None, str]) -> CheckReport:
+    return CheckReport.from_violations([Violation(code="unsupported-number", section=section, sentence_index=index,
+                                                  message=message) for section, index, message in violations])
+
+
+def state(**changes) -> BriefState:
+    sections = {key: [Sentence(text=SECTIONS[key].notice, kind="notice")] for key in SECTIONS}
+    sections["body"] = [Sentence(text="The Lisk harbour board approved a ferry terminal.", citations=["S1:1"]),
+                        Sentence(text="It will cost 999 million crowns.", citations=["S1:2"])]
+    base = BriefState(sources=SOURCES, passages=PASSAGES, sections=sections, headline="Lisk backs terminal",
+                      dek="A ferry terminal for Lisk.", selected={"body": ["S1:1", "S1:2"], "nuance": ["S2:1"]})
+    return base.with_(**changes)
+
+
+# --- the router -----------------------------------------------------------------------------
+
+PASS, FAIL = CheckReport(status="pass"), report(("body", 0, "bad"))
+
+
+@pytest.mark.parametrize("verdict, revision, fell_back, fallback_setting, expected", [
+    (PASS, 0, False, "extract", "finalize"),
+    (PASS, 2, True, "extract", "finalize"),
+    (FAIL, 0, False, "extract", "revise"),
+    (FAIL, 1, False, "extract", "revise"),
+    (FAIL, 2, False, "extract", "fallback"),
+    (FAIL, 2, True, "extract", "finalize"),
+    (FAIL, 2, False, "reject", "finalize"),
+    (None, 2, False, "extract", "fallback"),  # no report yet is not a pass
+])
+def test_route_after_check(verdict, revision, fell_back, fallback_setting, expected):
+    s = state(report=verdict, revision=revision, fell_back=fell_back)
+    assert route_after_check(s, deps(max_revisions=2, fallback=fallback_setting)) == expected
+
+
+def test_route_with_no_revisions_goes_straight_to_fallback():
+    assert route_after_check(state(report=FAIL), deps(max_revisions=0)) == "fallback"
+
+
+# --- passage selection ----------------------------------------------------------------------
+
+MANY = {f"S{s}:{k}": Passage(id=f"S{s}:{k}", source_id=f"src-{s}", text="x", start=0, end=1)
+        for s in (1, 2, 3) for k in (1, 2, 3)}
+
+
+@pytest.mark.parametrize("ranked, limit, per_source, avoid, expected", [
+    (["S1:1", "S1:2", "S2:1"], 2, 3, set(), ["S1:1", "S1:2"]),  # best-ranked first
+    (["S1:1", "S1:2", "S1:3", "S2:1"], 3, 2, set(), ["S1:1", "S1:2", "S2:1"]),  # at most 2 from one source
+    (["S1:1", "S2:1", "S3:1"], 2, 3, {"S1:1"}, ["S2:1", "S3:1"]),  # another section's passage is avoided
+    (["S1:1", "S2:1"], 2, 3, {"S1:1", "S2:1"}, ["S1:1", "S2:1"]),  # ... unless nothing else is left
+    (["S1:1", "S1:1", "S2:2"], 3, 3, set(), ["S1:1", "S2:2"]),  # a repeated hit counts once
+    ([], 2, 3, set(), []),
+])
+def test_select_passages(ranked, limit, per_source, avoid, expected):
+    assert select_passages(ranked, MANY, limit, per_source, avoid=avoid) == expected
+
+
+# --- revise ---------------------------------------------------------------------------------
+
+SECTION_REPLY = {"sentences": [{"text": "The terminal will cost 85 million crowns.", "citations": ["S1:2"]}]}
+
+
+def test_revise_section_mode_redrafts_only_the_failing_section_with_its_feedback():
+    drafter = Drafter(draft_section=SECTION_REPLY)
+    s = state(report=report(("body", 1, "'999' does not occur in the cited passage(s)")))
+    update = revise(s, deps(drafter=drafter))
+    assert [name for name, _ in drafter.calls] == ["draft_section.body"]
+    assert "'999' does not occur" in drafter.calls[0][1] and "was rejected" in drafter.calls[0][1]
+    assert update["sections"]["body"][0].text == "The terminal will cost 85 million crowns."
+    assert update["sections"]["nuance"] is s.sections["nuance"]  # untouched sections are kept as they are
+    assert update["revision"] == 1 and "headline" not in update and "trend" not in update
+
+
+@pytest.mark.parametrize("failing, headline_calls", [
+    ([("body", 1, "bad figure")], 0),  # a body fix does not re-draft the headline
+    ([("headline", None, "too long")], 1),
+    ([("dek", None, "repeats the body")], 1),
+])
+def test_revise_redrafts_the_headline_only_when_it_failed(failing, headline_calls):
+    drafter = Drafter(draft_section=SECTION_REPLY, headline={"headline": "Lisk approves terminal", "dek": "A new dek."})
+    update = revise(state(report=report(*failing)), deps(drafter=drafter))
+    assert sum(name == "headline" for name, _ in drafter.calls) == headline_calls
+    assert ("headline" in update) == bool(headline_calls)
+
+
+def test_revise_sentence_mode_spends_a_call_only_on_the_failing_sentence():
+    drafter = Drafter(draft_sentence={"sentence": "The terminal will cost 85 million crowns."})
+    s = state(report=report(("body", 1, "'999' does not occur")))
+    update = revise(s, deps(mode="sentence", drafter=drafter))
+    assert [name for name, _ in drafter.calls] == ["draft_sentence.body"]
+    assert update["sections"]["body"][0] == s.sections["body"][0]  # passed the checker: kept, no call
+    assert update["sections"]["body"][1].text == "The terminal will cost 85 million crowns."
+
+
+def test_revise_falls_back_to_the_source_when_the_model_never_answers():
+    drafter = Drafter(draft_section=LLMOutputInvalid("no valid JSON"))
+    update = revise(state(report=report(("body", 1, "bad"))), deps(drafter=drafter))
+    assert {s.kind for s in update["sections"]["body"]} == {"extracted"}
+    assert all(s.text in A + " " + B for s in update["sections"]["body"])
+
+
+def test_revise_a_failing_trend_becomes_untracked_without_a_call():
+    drafter = Drafter()
+    update = revise(state(report=report(("trend", None, "names this story"))), deps(drafter=drafter))
+    assert update["trend"] == UNTRACKED and drafter.calls == []
+
+
+def test_revise_faithful_mode_excludes_what_failed_and_never_rewrites():
+    s = state(report=report(("body", 1, "bad")), language="en")
+    update = revise(s, deps(mode="faithful"))
+    assert "It will cost 999 million crowns." in update["excluded"]
+    kept = [x.text for key in SECTIONS for x in update["sections"][key]]
+    assert "It will cost 999 million crowns." not in kept
+    assert all(x.kind in ("selected", "notice", "computed") for key in SECTIONS for x in update["sections"][key])
+
+
+# --- fallback -------------------------------------------------------------------------------
+
+
+def test_fallback_replaces_a_failing_sentence_with_a_source_sentence():
+    update = fallback(state(report=report(("body", 1, "bad"))), deps(drafter=Drafter()))
+    body = update["sections"]["body"]
+    assert update["fell_back"] is True and body[0].text == "The Lisk harbour board approved a ferry terminal."
+    assert body[1].kind == "extracted" and body[1].text in B and body[1].citations == ["S1:2"]
+
+
+def test_fallback_says_so_plainly_when_no_source_sentence_fits():
+    s = state(report=report(("who_benefits", 0, "bad")))
+    s.sections["who_benefits"] = [Sentence(text="Everyone wins.", citations=["S2:1"])]
+    update = fallback(s, deps(drafter=Drafter()))
+    assert update["sections"]["who_benefits"] == [Sentence(text=SECTIONS["who_benefits"].notice, kind="notice")]
+
+
+def test_fallback_headline_is_the_lead_sources_own_title():
+    update = fallback(state(report=report(("headline", None, "too long"))), deps(drafter=Drafter()))
+    assert update["headline"] == "Lisk approves ferry terminal"
+
+
+def test_fallback_faithful_mode_drops_what_fails_and_leaves_a_notice_when_nothing_is_left():
+    s = state(report=report(("body", 0, "bad"), ("body", 1, "bad"), ("nuance", 0, "bad")))
+    update = fallback(s, deps(mode="faithful"))
+    assert update["sections"]["body"] == [Sentence(text=SECTIONS["body"].notice, kind="notice")]
+    assert [x.kind for x in update["sections"]["nuance"]] == ["notice"]
+
+
+def test_finalize_status_is_the_enum_and_reads_as_text():
+    from agent.nodes import finalize
+
+    assert finalize(state(report=PASS), deps())["status"] == Status.PUBLISHED == "published"
+    assert finalize(state(report=FAIL), deps())["status"] == "rejected"
