@@ -1,77 +1,77 @@
-"""The Python API: draft_brief() runs ingest -> index -> graph and returns a BriefResult."""
+"""The Python API, the use cases every entry point calls: load_corpus(), draft_brief(), resume_brief(),
+draft_from_request() and check_draft(). Their parts are built in agent.deps."""
 
 from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from agent.config import DEFAULT_CONFIG, Settings, load_settings
+from agent.config import Settings, load_settings
+from agent.deps import build_call_log, build_claim_judge, build_drafter, build_registry, build_store
 from agent.drafting import assemble_brief
 from agent.errors import BudgetExceeded, LLMOutputInvalid, NoUsableSources
 from agent.fetch import Fetcher, is_url
-from agent.progress import NO_PROGRESS, Progress, report_ingest
 from agent.ingest import load_sources, split_passages
-from agent.state import BriefState, Deps
+from agent.json_step import DraftRequest, InlineSource, inline_source
+from agent.llm_cache import build_cache
+from agent.progress import NO_PROGRESS, Progress, report_ingest
 from agent.result import BriefDocument, BriefResult, QuotedPassage, Skipped, Usage
 from agent.runs import RunFolder
-from agent.schema import Passage, Source
+from agent.schema import CheckReport, Passage, Source
+from agent.state import BriefState, Deps
 
-
-DEFAULT_SEED_TRENDS = DEFAULT_CONFIG.parent / "seed-trends.toml"
-
-
-def _passages(sources: list[Source], passage_chars: int) -> dict[str, Passage]:
-    passages: dict[str, Passage] = {}
-    for number, source in enumerate(sources, start=1):
-        for p in split_passages(source, number, passage_chars):
-            passages[p.id] = p
-    return passages
-
-
-def _client(settings: Settings, role_name: str, call_log, cache=None):
-    """A model role's client: the configured endpoint, or the embedded model started on demand."""
+if TYPE_CHECKING:
     from agent.llm import LLMClient
+    from agent.store import PassageStore
 
-    role = getattr(settings, role_name)
-    base_url, server = role.base_url, None
-    if role.embedded:  # the embedded server's own context is the limit
-        role = role.model_copy(update={"context_tokens": min(role.context_tokens, settings.local_model.context_tokens)})
-        if settings.cache.mode == "replay":
-            base_url = "http://127.0.0.1:9/v1"  # replay-only: every reply comes from the cache; never started
-        else:
-            from agent.local_model import shared_embedded_model
-
-            server = shared_embedded_model(settings.local_model)
-            base_url = server.base_url
-    api_key = role.api_key.get_secret_value() if role.api_key else None
-    return LLMClient(role, base_url=base_url, api_key=api_key, call_log=call_log, role_name=role_name,
-                     embedded=role.embedded, cache=cache, budget=settings.budget, server=server,
-                     restarts=1 if settings.local_model.restart_after_crash else 0)
+SourceInput = Path | str | Source | InlineSource
+"""A folder, file, http(s) URL, cleaned Source record or inline record."""
 
 
-def _drafter(settings: Settings, call_log, cache=None):
-    return _client(settings, "drafter", call_log, cache)
+@dataclass(frozen=True)
+class Corpus:
+    """Sources ready to draft from or check against: the cleaned sources, their passages by id, what was skipped."""
+
+    sources: list[Source]
+    passages: dict[str, Passage]
+    skipped: list[Skipped]
 
 
-def _judge(settings: Settings, call_log, cache=None):
-    """The claim judge, when the checker's judge layer is on (settings.check.layers = "judge")."""
-    if settings.check.layers != "judge":
-        return None
-    from agent.checks.claims import LLMJudge
-
-    return LLMJudge(_client(settings, "judge", call_log, cache))
+def passages_of(sources: Sequence[Source], passage_chars: int) -> dict[str, Passage]:
+    """Every source's passages by id; a source's number (S1, S2, ...) is its place in `sources`."""
+    return {p.id: p for number, source in enumerate(sources, start=1)
+            for p in split_passages(source, number, passage_chars)}
 
 
-def _registry(settings: Settings):
-    from agent.embeddings import build_embedding_function
-    from agent.trends import TrendRegistry
-
-    registry = TrendRegistry(settings.data_dir, build_embedding_function(settings.embeddings), settings.trends.threshold)
-    if not registry.records:  # the shipped seed trends unless the config names its own
-        registry.seed(settings.trends.seed_file or DEFAULT_SEED_TRENDS)
-    return registry
+def load_corpus(inputs: Sequence[SourceInput], settings: Settings, *, stdin_text: str | None = None,
+                progress: Progress = NO_PROGRESS) -> Corpus:
+    """Records (Source and inline) first, in their order, then files, folders and URLs, then stdin; each cleaned
+    and split into passages. Raises NoUsableSources, naming the first reasons, when none is usable."""
+    progress.stage("ingest")
+    records: list[Source] = []
+    skipped: list[Skipped] = []
+    inline_count = 0
+    for item in inputs:
+        if isinstance(item, InlineSource):
+            built = inline_source(item, inline_count, settings.ingest)
+            (skipped if isinstance(built, Skipped) else records).append(built)
+            inline_count += 1
+        elif isinstance(item, Source):
+            records.append(item)
+    paths = [item if is_url(item) else Path(item) for item in inputs
+             if isinstance(item, (str, Path))]  # Path() would mangle a URL's '//'
+    ingested = load_sources(paths, settings.ingest, stdin_text=stdin_text,
+                            fetcher=Fetcher.from_settings(settings, progress)) if paths or stdin_text else None
+    sources = records + (ingested.sources if ingested else [])
+    skipped += [Skipped(origin=str(s.path), reason=s.reason) for s in (ingested.skipped if ingested else [])]
+    if not sources:
+        reasons = "; ".join(f"{s.origin}: {s.reason}" for s in skipped[:3]) or "no sources were given"
+        raise NoUsableSources(f"no usable sources ({reasons})")
+    report_ingest(progress, sources)
+    return Corpus(sources=sources, passages=passages_of(sources, settings.ingest.passage_chars), skipped=skipped)
 
 
 def sources_key(sources: list[Source]) -> str:
@@ -79,84 +79,102 @@ def sources_key(sources: list[Source]) -> str:
     return hashlib.sha256("\n".join(sorted(s.id for s in sources)).encode()).hexdigest()[:16]
 
 
-def _store(settings: Settings):
-    from agent.embeddings import build_embedding_function
-    from agent.store import PassageStore
-
-    return PassageStore(settings.data_dir, build_embedding_function(settings.embeddings),
-                        lexical_weight=settings.embeddings.lexical_weight, server=settings.store)
+def _settings(config: Settings | Path | None) -> Settings:
+    return config if isinstance(config, Settings) else load_settings(config)
 
 
 def draft_brief(
-    sources: Sequence[Path | str | Source],
+    sources: Sequence[SourceInput],
     *,
     config: Settings | Path | None = None,
     stdin_text: str | None = None,
-    store=None,
-    drafter=None,
+    store: PassageStore | None = None,
+    drafter: LLMClient | None = None,
     progress: Progress | None = None,
-    on_run=None,
+    on_run: Callable[[str], None] | None = None,
 ) -> BriefResult:
     """Draft and check a brief; raises NoUsableSources, LLMError or StoreError when it can't go on.
 
     `on_run(run_id)` is told the run folder as soon as it exists (the service's jobs resume from it)."""
     started = time.monotonic()
-    settings = config if isinstance(config, Settings) else load_settings(config)
+    settings = _settings(config)
     progress = progress or NO_PROGRESS
-    progress.stage("ingest")
-    records = [s for s in sources if isinstance(s, Source)]
-    paths = [s if is_url(s) else Path(s) for s in sources if not isinstance(s, Source)]  # Path() would mangle '//'
-    ingested = load_sources(paths, settings.ingest, stdin_text=stdin_text,
-                            fetcher=Fetcher.from_settings(settings, progress)) if paths or stdin_text else None
-    all_sources = records + (ingested.sources if ingested else [])
-    skipped = [Skipped(origin=str(s.path), reason=s.reason) for s in (ingested.skipped if ingested else [])]
-    if not all_sources:
-        reasons = "; ".join(f"{s.origin}: {s.reason}" for s in skipped[:3]) or "no sources were given"
-        raise NoUsableSources(f"no usable sources ({reasons})")
-    report_ingest(progress, all_sources)
-    run = RunFolder.create(settings.data_dir, all_sources, settings)
-    run.save_sources(all_sources)
+    corpus = load_corpus(sources, settings, stdin_text=stdin_text, progress=progress)
+    run = RunFolder.create(settings.data_dir, corpus.sources, settings)
+    run.save_sources(corpus.sources)
     if on_run is not None:
         on_run(run.run_id)
-    return _execute(run, settings, all_sources, skipped, started, store=store, drafter=drafter, resume=False,
-                    progress=progress)
+    return _execute(run, settings, corpus, started, store=store, drafter=drafter, resume=False, progress=progress)
 
 
-def resume_brief(run_id: str, *, config: Settings | Path | None = None, store=None, drafter=None,
-                 progress: Progress | None = None) -> BriefResult:
+def resume_brief(run_id: str, *, config: Settings | Path | None = None, store: PassageStore | None = None,
+                 drafter: LLMClient | None = None, progress: Progress | None = None) -> BriefResult:
     """Continue a crashed or killed run from its last checkpoint; finished LLM calls come from its cache."""
     started = time.monotonic()
-    settings = config if isinstance(config, Settings) else load_settings(config)
+    settings = _settings(config)
     run = RunFolder.open(settings.data_dir, run_id)
     if (run.path / "result.json").is_file():
         done = BriefDocument.model_validate_json((run.path / "result.json").read_text(encoding="utf-8"))
         if done.status in ("published", "rejected"):  # finished: nothing to resume
             return BriefResult(**{**done.model_dump(exclude={"check"}), "report": done.check, "run_dir": run.path})
-    return _execute(run, settings, run.load_sources(), [], started, store=store, drafter=drafter, resume=True,
+    sources = run.load_sources()
+    corpus = Corpus(sources=sources, passages=passages_of(sources, settings.ingest.passage_chars), skipped=[])
+    return _execute(run, settings, corpus, started, store=store, drafter=drafter, resume=True,
                     progress=progress or NO_PROGRESS)
 
 
-def _execute(run: RunFolder, settings: Settings, sources: list[Source], skipped: list[Skipped], started: float,
-             *, store, drafter, resume: bool, progress: Progress = NO_PROGRESS) -> BriefResult:
-    from agent.checkpoints import open_checkpointer
-    from agent.graph import build_graph
-    from agent.llm import CallLog
-    from agent.llm_cache import build_cache
+def draft_from_request(request: DraftRequest, settings: Settings, *,
+                       confine: Callable[[list[str]], list[Path | str]] | None = None,
+                       store: PassageStore | None = None, progress: Progress | None = None,
+                       on_run: Callable[[str], None] | None = None) -> BriefResult:
+    """What `brief draft --json -` and POST /v1/briefs do with a request: draft from its inline records, paths
+    and URLs. `settings` already answer the request's `config`; `confine` maps its path and URL strings to what
+    may be read (the service's path policy), else they are read as given."""
+    strings = [s for s in request.sources if isinstance(s, str)]
+    inline = [s for s in request.sources if isinstance(s, InlineSource)]
+    return draft_brief([*inline, *(confine(strings) if confine is not None else strings)], config=settings,
+                       store=store, progress=progress, on_run=on_run)
 
-    passages = _passages(sources, settings.ingest.passage_chars)
-    call_log = CallLog(run.path / "llm_calls.jsonl", prices=settings.prices,
-                       on_record=lambda t: progress.llm_call(t.calls, t.prompt_tokens + t.completion_tokens, t.cost))
+
+def check_draft(draft: str, sources: Sequence[SourceInput] = (), *, config: Settings | Path | None = None,
+                use_judge: bool = True) -> CheckReport:
+    """What `brief check` and POST /v1/check do: every checker rule on a draft (brief.json, brief.md or .html, or
+    text), its claims against the sources' passages when there are any (and the judge layer when configured and
+    `use_judge`)."""
+    from agent.checks import draft_check  # chromadb (bm25 lives in agent.store): on first use, not at start-up
+    from agent.checks.learned_leakage import use_leakage_embedder
+
+    settings = _settings(config)
+    if settings.embeddings.backend != "minilm":  # the learned leakage layer reads MiniLM vectors only
+        use_leakage_embedder(None)
+    passages = load_corpus(sources, settings).passages if sources else None
+    judge = build_claim_judge(settings) if passages is not None and use_judge else None
+    try:
+        return draft_check.check_draft(draft, passages, judge=judge)
+    finally:
+        if judge is not None:
+            judge.client.close()
+
+
+def _execute(run: RunFolder, settings: Settings, corpus: Corpus, started: float, *, store: PassageStore | None,
+             drafter: LLMClient | None, resume: bool, progress: Progress = NO_PROGRESS) -> BriefResult:
+    from agent.checkpoints import open_checkpointer  # langgraph: on first use, not at start-up
+    from agent.graph import build_graph
+
+    sources, passages, skipped = corpus.sources, corpus.passages, corpus.skipped
+    call_log = build_call_log(settings, run.path / "llm_calls.jsonl", on_record=lambda t: progress.llm_call(
+        t.calls, t.prompt_tokens + t.completion_tokens, t.cost))
     progress.stage("index")
-    store = store or _store(settings)
+    store = store or build_store(settings)
     store.index(sources, list(passages.values()), **({"progress": progress.embedded} if progress is not NO_PROGRESS else {}))
     cache = build_cache(settings, run.path)
     own_drafter = drafter is None
-    drafter = drafter or _drafter(settings, call_log, cache)
+    drafter = drafter or build_drafter(settings, call_log, cache)
     mode = settings.draft.mode
     if mode == "auto":
         mode = "faithful" if settings.drafter.is_weak else "section"
-    judge = _judge(settings, call_log, cache)
-    registry = _registry(settings)
+    judge = build_claim_judge(settings, call_log, cache)
+    registry = build_registry(settings)
     deps = Deps(settings=settings, store=store, drafter=drafter, mode=mode, judge=judge, trends=registry)
     status_override, error = None, None
     with open_checkpointer(run.path) as saver:

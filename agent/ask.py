@@ -4,32 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
+from agent.api import load_corpus
 from agent.config import Settings
-from agent.errors import NoUsableSources
+from agent.deps import build_call_log, build_drafter, build_store
 from agent.llm_schemas import Answer
 from agent.prompting import render
+from agent.runs import RunFolder
 
 
 def answer_question(question: str, paths: list[Path | str], settings: Settings, *, k: int = 3) -> tuple[str, list[str]]:
     """Index the sources, retrieve k passages, ask; returns (answer, passage ids used)."""
-    from agent.api import _drafter, _passages, _store
-    from agent.fetch import Fetcher
-    from agent.ingest import load_sources
-    from agent.llm import CallLog
-    from agent.runs import RunFolder
-
-    ingested = load_sources(paths, settings.ingest, fetcher=Fetcher.from_settings(settings))
-    if not ingested.sources:
-        raise NoUsableSources("no usable sources in " + ", ".join(map(str, paths)))
-    passages = _passages(ingested.sources, settings.ingest.passage_chars)
-    store = _store(settings)
-    store.index(ingested.sources, list(passages.values()))
-    numbers = {s.id: n for n, s in enumerate(ingested.sources, start=1)}
+    corpus = load_corpus(paths, settings)
+    store = build_store(settings)
+    store.index(corpus.sources, list(corpus.passages.values()))
+    numbers = {s.id: n for n, s in enumerate(corpus.sources, start=1)}
     hits = store.search(question, source_ids=list(numbers), k=k)
     used = [f"S{numbers[h.source_id]}:{h.k}" for h in hits]
-    run = RunFolder.create(settings.data_dir, ingested.sources, settings)
-    drafter = _drafter(settings, CallLog(run.path / "llm_calls.jsonl"))
+    run = RunFolder.create(settings.data_dir, corpus.sources, settings)
+    drafter = build_drafter(settings, build_call_log(settings, run.path / "llm_calls.jsonl"))
     messages = render("ask.drafter", question=question,
-                      passages=[{"id": pid, "text": passages[pid].text} for pid in used])
+                      passages=[{"id": pid, "text": corpus.passages[pid].text} for pid in used])
     return drafter.complete_json("ask", messages, Answer).answer, used

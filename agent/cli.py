@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import tempfile
+import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
-from agent.errors import EXIT_REJECTED, BriefError, NoUsableSources, UsageError
+from agent.api import check_draft, draft_brief, draft_from_request, load_corpus, resume_brief
+from agent.ask import answer_question
+from agent.config import ServiceSettings, Settings, load_settings
+from agent.deps import build_registry, build_store
+from agent.errors import EXIT_BUDGET, EXIT_REJECTED, BriefError, NoUsableSources, UsageError
+from agent.fetch import FetchFailed, Fetcher
+from agent.json_step import error_document, parse_request
+from agent.progress import ConsoleProgress, Progress, WarningsOnly
+from agent.publish import render_result, write_outputs
+from agent.result import BriefResult, Skipped
+from agent.schema import Source, export_brief_schema
+
+# Imported where used, to keep `brief --help` fast: agent.feeds (feedparser), agent.checks.draft_check (chromadb),
+# agent.service (fastapi, uvicorn) and the evals harness.
 
 # rich_markup_mode=None: help texts are plain text, so "[prices]" or "[[trend]]" is shown, not eaten as markup.
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -24,21 +42,15 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or su
 ProgressOpt = Annotated[bool, typer.Option("--progress", help="Progress on stderr even when it is no terminal (also with --json).")]
 
 
-def _settings(config: Path | None, data_dir: Path | None = None, **overrides):
-    from agent.config import load_settings
-
-    layer: dict = {k: v for k, v in overrides.items() if v is not None}
+def _settings(config: Path | None, data_dir: Path | None = None, **overrides: Any) -> Settings:
+    layer: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         layer["data_dir"] = str(data_dir)
     return load_settings(config, overrides=layer)
 
 
-def _watch(settings, quiet: bool, forced: bool):
+def _watch(settings: Settings, quiet: bool, forced: bool) -> AbstractContextManager[Progress]:
     """The progress display on stderr (a context manager): on a terminal, or when asked; never with --quiet."""
-    from contextlib import nullcontext
-
-    from agent.progress import ConsoleProgress, WarningsOnly
-
     if quiet or not (forced or err.is_terminal):
         return nullcontext(WarningsOnly(err))  # a source cut at the size limit is always said
     return ConsoleProgress(err, settings.budget)
@@ -58,34 +70,23 @@ def index(
     show_progress: ProgressOpt = False,
 ) -> None:
     """Ingest and clean sources, index their passages, and say what cleaning removed."""
-    from agent.api import _store
-    from agent.errors import NoUsableSources
-    from agent.fetch import Fetcher
-    from agent.ingest import load_sources, split_passages
-    from agent.progress import report_ingest
-
     try:
         settings = _settings(config, data_dir)
         with _watch(settings, quiet, show_progress) as progress:
-            progress.stage("ingest")
-            ingested = load_sources(paths, settings.ingest, fetcher=Fetcher.from_settings(settings, progress))
-            for s in ingested.skipped:
-                err.print(f"skipped {s.path}: {s.reason}", highlight=False, soft_wrap=True)
-            if not ingested.sources:
-                raise NoUsableSources("no usable sources in " + ", ".join(map(str, paths)))
-            report_ingest(progress, ingested.sources)
-            passages = [p for n, s in enumerate(ingested.sources, 1) for p in split_passages(s, n, settings.ingest.passage_chars)]
+            corpus = load_corpus(paths, settings, progress=progress)
+            for s in corpus.skipped:
+                err.print(f"skipped {s.origin}: {s.reason}", highlight=False, soft_wrap=True)
             progress.stage("index")
-            store = _store(settings)
-            stats = store.index(ingested.sources, passages, progress=progress.embedded)
+            stats = build_store(settings).index(corpus.sources, list(corpus.passages.values()),
+                                                progress=progress.embedded)
     except BriefError as e:
         _fail(e)
-    for s in ingested.sources:
+    for s in corpus.sources:
         print(f"{s.origin}: {s.outlet} — {s.title or '(untitled)'} [{s.id}, {s.language}]")
         for r in s.removed:
             line = f" line {r.line}" if r.line else ""
             print(f"  removed ({r.reason}{line}): {r.text[:100]}")
-    print(f"indexed {len(ingested.sources)} sources, {len(passages)} passages "
+    print(f"indexed {len(corpus.sources)} sources, {len(corpus.passages)} passages "
           f"({stats.passages_added} newly embedded, {stats.passages_skipped} already in the store)")
 
 
@@ -98,8 +99,6 @@ def ask(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Debug: answer one question from the top passages, printing the passage ids used."""
-    from agent.ask import answer_question
-
     try:
         answer, used = answer_question(question, sources, _settings(config, data_dir), k=k)
     except BriefError as e:
@@ -129,8 +128,6 @@ def draft(
     if json_step:
         _draft_json_step(config, data_dir, budget, show_progress and not quiet)
         return
-    from agent.api import draft_brief
-
     _check_format(fmt)
     paths = paths or []
     if not paths and not feed:
@@ -151,14 +148,13 @@ def draft(
     _report(result, output, fmt, quiet)
 
 
-def _feed_sources(feeds: list[str], settings, since: str | None, limit: int | None, progress):
+def _feed_sources(feeds: list[str], settings: Settings, since: str | None, limit: int | None,
+                  progress: Progress) -> tuple[list[Source], list[Skipped]]:
     """Sources from the feeds' items (seen items from the cache), and what was skipped; says what each feed brought."""
-    from agent.feeds import feed_sources, parse_since
-    from agent.fetch import Fetcher
-    from agent.result import Skipped
-
     if not feeds:
         return [], []
+    from agent.feeds import feed_sources, parse_since  # feedparser: only when feeds are read
+
     progress.stage("feeds")
     ingested, reads = feed_sources(feeds, settings, since=parse_since(since), limit=limit,
                                    fetcher=Fetcher.from_settings(settings, progress))
@@ -178,7 +174,7 @@ def _check_format(fmt: str) -> None:
         raise typer.Exit(2)
 
 
-def _budget(max_tokens: int | None, max_cost: float | None) -> dict | None:
+def _budget(max_tokens: int | None, max_cost: float | None) -> dict[str, float] | None:
     """The [budget] layer from the command line, or None when no cap was given."""
     caps = {"max_tokens_per_brief": max_tokens, "max_cost": max_cost}
     return {k: v for k, v in caps.items() if v is not None} or None
@@ -186,17 +182,13 @@ def _budget(max_tokens: int | None, max_cost: float | None) -> dict | None:
 
 def _exit_for(status: str) -> None:
     """Exit by the result's status: 0 published, 6 rejected, 7 over budget."""
-    from agent.errors import EXIT_BUDGET
-
     code = {"rejected": EXIT_REJECTED, "budget_exceeded": EXIT_BUDGET}.get(status)
     if code is not None:
         raise typer.Exit(code)
 
 
-def _report(result, output: Path | None, fmt: str, quiet: bool = False) -> None:
+def _report(result: BriefResult, output: Path | None, fmt: str, quiet: bool = False) -> None:
     """Write or print the result, say what happened on stderr, and exit by its status."""
-    from agent.publish import render_result, write_outputs
-
     try:
         written = write_outputs(result, output, ninjs=fmt == "ninjs") if output is not None else []
     except BriefError as e:
@@ -233,8 +225,6 @@ def resume(
     show_progress: ProgressOpt = False,
 ) -> None:
     """Continue a crashed, killed or over-budget run; finished LLM calls are not repeated."""
-    from agent.api import resume_brief
-
     _check_format(fmt)
     try:
         settings = _settings(config, data_dir, budget=_budget(max_tokens, max_cost))
@@ -245,23 +235,14 @@ def resume(
     _report(result, output, fmt, quiet)
 
 
-def _draft_json_step(config: Path | None, data_dir: Path | None, budget: dict | None = None,
+def _draft_json_step(config: Path | None, data_dir: Path | None, budget: dict[str, float] | None = None,
                      show_progress: bool = False) -> None:
     """Pipeline mode: nothing but the result (or the error) as one JSON object on stdout."""
-    from agent.api import draft_brief
-    from agent.json_step import error_document, inline_sources, parse_request
-    from agent.result import Skipped
-
     try:
         request = parse_request(sys.stdin.read())
         settings = _settings(request.config or config, data_dir, budget=budget)
-        records, skipped = inline_sources(request, settings)
-        paths = [s for s in request.sources if isinstance(s, str)]  # paths or URLs
-        if not records and not paths:  # say why the inline records were unusable, not "no input"
-            raise NoUsableSources(f"no usable sources ({'; '.join(skipped[:3])})")
         with _watch(settings, not show_progress, True) as progress:  # stderr only: stdout is the JSON
-            result = draft_brief([*records, *paths], config=settings, progress=progress)
-        result.skipped_sources[:0] = [Skipped(origin=r.split(":")[0], reason=r.split(": ", 1)[-1]) for r in skipped]
+            result = draft_from_request(request, settings, progress=progress)
     except BriefError as e:
         print(error_document(e))
         raise typer.Exit(e.exit_code)
@@ -277,41 +258,19 @@ def check(
     config: ConfigOpt = None,
 ) -> None:
     """Check a draft: exit 0 when it passes, 6 when it fails."""
-    import json as json_lib
-
-    from agent.api import _passages
-    from agent.checks.draft_check import check_draft, report_json
-    from agent.errors import NoUsableSources
-    from agent.fetch import Fetcher
-    from agent.ingest import load_sources
-
     try:
         settings = _settings(config)
-        if settings.embeddings.backend != "minilm":  # the learned leakage layer reads MiniLM vectors only
-            from agent.checks.learned_leakage import use_leakage_embedder
-
-            use_leakage_embedder(None)
         try:
             raw = sys.stdin.read() if str(draft_path) == "-" else draft_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise UsageError(f"{draft_path}: cannot read draft ({getattr(e, 'strerror', None) or e.__class__.__name__})") from None
-        passages = None
-        if sources:
-            ingested = load_sources(sources, settings.ingest, fetcher=Fetcher.from_settings(settings))
-            if not ingested.sources:
-                raise NoUsableSources("no usable sources in " + ", ".join(map(str, sources)))
-            passages = _passages(ingested.sources, settings.ingest.passage_chars)
-        judge = None
-        if passages is not None and settings.check.layers == "judge":
-            from agent.api import _judge
-            from agent.llm import CallLog
-
-            judge = _judge(settings, CallLog())
-        report = check_draft(raw, passages, judge=judge)
+        report = check_draft(raw, sources or [], config=settings)
     except BriefError as e:
         _fail(e)
     if as_json:
-        print(json_lib.dumps(report_json(report), indent=2, ensure_ascii=False))
+        from agent.checks.draft_check import report_json  # chromadb: only when checking
+
+        print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
     else:
         for v in report.violations:
             print(f"{v.severity} {v.code} [{v.section} {v.start}-{v.end}]: {v.message}")
@@ -328,7 +287,7 @@ app.add_typer(feeds_app, name="feeds")
 @feeds_app.command("list")
 def feeds_list(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Every named feed, its URL and how many of its items were already fetched."""
-    from agent.feeds import SeenItems
+    from agent.feeds import SeenItems  # feedparser: only for feed commands
 
     try:
         settings = _settings(config, data_dir)
@@ -350,8 +309,7 @@ def feeds_check(
     data_dir: DataDirOpt = None,
 ) -> None:
     """What each feed would bring in now: its items, new or already seen. Fetches only the feeds."""
-    from agent.feeds import SeenItems, parse_since, read_feed, resolve_feed
-    from agent.fetch import FetchFailed, Fetcher
+    from agent.feeds import SeenItems, parse_since, read_feed, resolve_feed  # feedparser: only for feed commands
 
     try:
         settings = _settings(config, data_dir)
@@ -388,10 +346,8 @@ app.add_typer(trends_app, name="trends")
 @trends_app.command("list")
 def trends_list(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Every trend with how many briefs it links."""
-    from agent.api import _registry
-
     try:
-        registry = _registry(_settings(config, data_dir))
+        registry = build_registry(_settings(config, data_dir))
     except BriefError as e:
         _fail(e)
     for record in sorted(registry.records.values(), key=lambda r: (-len(r.briefs), r.name)):
@@ -419,10 +375,8 @@ def trends_show(
     data_dir: DataDirOpt = None,
 ) -> None:
     """One trend and the briefs linked to it."""
-    from agent.api import _registry
-
     try:
-        registry = _registry(_settings(config, data_dir))
+        registry = build_registry(_settings(config, data_dir))
         record = registry.records[match_name(name, list(registry.records), "trend", "brief trends list")]
     except BriefError as e:
         _fail(e)
@@ -434,10 +388,8 @@ def trends_show(
 @trends_app.command("seed")
 def trends_seed(path: Path, config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Load seed trends from a TOML file of [[trend]] name/description tables."""
-    from agent.api import _registry
-
     try:
-        count = _registry(_settings(config, data_dir)).seed(path)
+        count = build_registry(_settings(config, data_dir)).seed(path)
     except BriefError as e:
         _fail(e)
     print(f"seeded {count} trend(s)")
@@ -446,10 +398,6 @@ def trends_seed(path: Path, config: ConfigOpt = None, data_dir: DataDirOpt = Non
 @app.command()
 def schema(output: Annotated[Optional[Path], typer.Argument(help="Write the JSON Schema to this file (default: stdout).")] = None) -> None:
     """Print (or write) the JSON Schema of brief.json."""
-    import tempfile
-
-    from agent.schema import export_brief_schema
-
     if output is None:  # the one exporter writes files: let it write one we print
         with tempfile.TemporaryDirectory() as tmp:
             export_brief_schema(Path(tmp) / "brief.schema.json")
@@ -461,9 +409,6 @@ def schema(output: Annotated[Optional[Path], typer.Argument(help="Write the JSON
 
 
 # --- brief eval: the evaluation harness (evals/) ----------------------------------------------
-
-from typer.core import TyperGroup  # noqa: E402
-
 
 class _EvalGroup(TyperGroup):
     """`brief eval DATASET ...` is short for `brief eval run DATASET ...`."""
@@ -493,8 +438,6 @@ def eval_run(
     judge: Annotated[bool, typer.Option("--judge", help="Add the rubric grade from the judge role's model.")] = False,
 ) -> None:
     """Run, score and report every case; exit 0 when the gate holds, 1 when a threshold fails."""
-    import time
-
     from evals.gate import parse_thresholds
     from evals.report import print_report, write_reports
     from evals.runner import EvalOptions, run_eval
@@ -540,7 +483,7 @@ def serve(
     max_body: Annotated[int, typer.Option("--max-body-bytes", min=1, help="Larger request bodies get 413.")] = 10_000_000,
 ) -> None:
     """Serve the HTTP API: POST /v1/briefs, /v1/briefs:async, /v1/check; GET /v1/briefs/ID, /healthz."""
-    from agent.service import ServiceSettings, serve as run_server
+    from agent.service import serve as run_server  # fastapi and uvicorn: only for the server
 
     try:
         settings = ServiceSettings(brief=_settings(config, data_dir), time_limit_s=time_limit, max_body_bytes=max_body)

@@ -230,6 +230,16 @@ class Settings(Section):
         return data
 
 
+class ServiceSettings(Section):
+    """`brief serve`: the brief settings plus the server's own limits."""
+
+    brief: Settings
+    time_limit_s: float = Field(300.0, gt=0, description="Per draft, waiting for the drafter included; then 504.")
+    max_body_bytes: int = Field(10_000_000, ge=1, description="Larger request bodies get 413.")
+    host: str = Field("127.0.0.1", description="The bind address: off loopback, bearer tokens are required.")
+    api_tokens: list[SecretStr] | None = Field(None, description="None: from BRIEF_API_TOKENS.")
+
+
 def api_tokens(env: Mapping[str, str] | None = None) -> list[str]:
     """Bearer tokens the HTTP service accepts: BRIEF_API_TOKENS, comma-separated (secrets: never written)."""
     env = os.environ if env is None else env

@@ -11,17 +11,20 @@ import logging
 import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
+from agent.api import check_draft, draft_from_request, resume_brief
 from agent.cancel import cancel_scope
-from agent.config import Settings
+from agent.config import ServiceSettings, Settings
 from agent.confine import PathPolicy, is_url_source
-from agent.errors import BriefError, NoUsableSources, PathRefused, UsageError
-from agent.json_step import DraftRequest, InlineSource, inline_sources
+from agent.deps import build_store
+from agent.errors import BriefError, PathRefused, UsageError
+from agent.json_step import DraftRequest, InlineSource
 from agent.killable import KillablePool, TimedOut
-from agent.result import BriefResult, Skipped
+from agent.result import BriefResult
+
+if TYPE_CHECKING:
+    from agent.store import PassageStore
 
 log = logging.getLogger("brief.service")
 
@@ -34,25 +37,13 @@ class DraftTooLarge(UsageError):
     code = "request-too-large"
 
 
-class ServiceSettings(BaseModel):
-    """The brief settings plus the server's own limits."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    brief: Settings
-    time_limit_s: float = Field(300.0, gt=0, description="Per draft, waiting for the drafter included; then 504.")
-    max_body_bytes: int = Field(10_000_000, ge=1, description="Larger request bodies get 413.")
-    host: str = Field("127.0.0.1", description="The bind address: off loopback, bearer tokens are required.")
-    api_tokens: list[SecretStr] | None = Field(None, description="None: from BRIEF_API_TOKENS.")
-
-
 class DraftRunner:
     """Drafts one at a time (one trend registry, one embedded model), each in a thread under the time limit."""
 
     def __init__(self, settings: ServiceSettings):
         self.settings = settings
         self._one_at_a_time = threading.Lock()
-        self._stores: dict[tuple[str, str], Any] = {}
+        self._stores: dict[tuple[str, str], PassageStore] = {}
         self._stores_lock = threading.Lock()
         self.paths = PathPolicy(settings.brief.service, settings.brief.data_dir)
         self.checks = KillablePool(settings.brief.service.check_workers, preload=("agent.draft_runner",
@@ -65,24 +56,19 @@ class DraftRunner:
             raise PathRefused("this server does not accept a config file in requests (its own config applies)")
         return self.settings.brief
 
-    def sources_of(self, sources: list[str | InlineSource], settings: Settings) -> tuple[list, list[str]]:
-        """Inline records cleaned, path sources confined (agent.confine), URL sources passed on as given."""
-        records, skipped = inline_sources(DraftRequest(sources=sources), settings)
-        strings = [s for s in sources if isinstance(s, str)]
+    def confined(self, strings: list[str], settings: Settings) -> list[Path | str]:
+        """Path sources confined (agent.confine), then URL sources as given when this server fetches them."""
         urls = [s for s in strings if is_url_source(s)]
-        if urls and not getattr(getattr(settings, "fetch", None), "in_service", False):
+        if urls and not settings.fetch.in_service:
             raise PathRefused("this server does not fetch URL sources; send the text inline ({\"text\": ...})")
-        files = self.paths.files([s for s in strings if not is_url_source(s)], settings.ingest.max_file_bytes)
-        return [*records, *files, *urls], skipped
+        return [*self.paths.files([s for s in strings if not is_url_source(s)], settings.ingest.max_file_bytes), *urls]
 
-    def _store(self, settings: Settings):
+    def _store(self, settings: Settings) -> PassageStore:
         """One open chromadb store (and embedding model) per data dir and store setup, kept warm."""
-        from agent.api import _store
-
         key = (str(settings.data_dir), settings.embeddings.model_dump_json() + settings.store.model_dump_json())
         with self._stores_lock:
             if key not in self._stores:
-                self._stores[key] = _store(settings)
+                self._stores[key] = build_store(settings)
             return self._stores[key]
 
     def warm_up(self) -> None:
@@ -99,18 +85,12 @@ class DraftRunner:
     def draft(self, request: DraftRequest, on_run: Callable[[str], None] | None = None,
               progress=None) -> BriefResult:
         """What `brief draft --json -` does with the request, without the time limit; `on_run` gets the run id."""
-        from agent.api import draft_brief
-
         settings = self.settings_for(request)
-        sources, skipped = self.sources_of(request.sources, settings)
-        result = draft_brief(sources, config=settings, store=self._store(settings), on_run=on_run, progress=progress)
-        result.skipped_sources[:0] = [Skipped(origin=r.split(":")[0], reason=r.split(": ", 1)[-1]) for r in skipped]
-        return result
+        return draft_from_request(request, settings, confine=lambda strings: self.confined(strings, settings),
+                                  store=self._store(settings), progress=progress, on_run=on_run)
 
     def resume(self, run_id: str, progress=None) -> BriefResult:
         """Continue an interrupted run from its checkpoint (`brief resume`): finished LLM calls are not sent again."""
-        from agent.api import resume_brief
-
         settings = self.settings.brief
         return resume_brief(run_id, config=settings, store=self._store(settings), progress=progress)
 
@@ -187,18 +167,8 @@ class DraftRunner:
 
 
 def check_in_child(raw: str, inline: list[dict], files: list[str], settings_json: str) -> dict[str, Any]:
-    """The check itself (runs in a KillablePool child): ingest, passages, every checker rule."""
-    from agent.api import _passages
-    from agent.checks.draft_check import check_draft, report_json
-    from agent.ingest import load_sources
+    """The check itself (runs in a KillablePool child): `brief check --json`, without the judge layer."""
+    from agent.checks.draft_check import report_json  # preloaded by the pool's children
 
-    settings = Settings.model_validate_json(settings_json)
-    passages = None
-    if inline or files:
-        records, _ = inline_sources(DraftRequest(sources=[InlineSource(**i) for i in inline]), settings) \
-            if inline else ([], [])
-        found = records + (load_sources([Path(f) for f in files], settings.ingest).sources if files else [])
-        if not found:
-            raise NoUsableSources("no usable sources to check the draft against")
-        passages = _passages(found, settings.ingest.passage_chars)
-    return report_json(check_draft(raw, passages))
+    sources: list[InlineSource | Path] = [*(InlineSource(**i) for i in inline), *(Path(f) for f in files)]
+    return report_json(check_draft(raw, sources, config=Settings.model_validate_json(settings_json), use_judge=False))

@@ -58,7 +58,7 @@ class BodyLimit:
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             await _drain(receive)
-            return await _too_large(self.max_bytes)(scope, receive, send)
+            return await too_large_response(self.max_bytes)(scope, receive, send)
         received = 0
 
         async def counted() -> Message:
@@ -114,21 +114,25 @@ class Guard:
         headers = Headers(scope=scope)
         if self.check_host and not self._host_ok(headers.get("host", "")):
             await _drain(receive)
-            return await _error(403, "host-not-allowed", EXIT_USAGE,
+            return await error_response(403, "host-not-allowed", EXIT_USAGE,
                                 "the Host header must name this loopback server (127.0.0.1, localhost or [::1])"
                                 )(scope, receive, send)
         if self.tokens and scope.get("path") not in OPEN_PATHS and not self._token_ok(headers.get("authorization", "")):
             await _drain(receive)
-            return await _error(401, "unauthorized", EXIT_USAGE, "a valid bearer token is required "
+            return await error_response(401, "unauthorized", EXIT_USAGE, "a valid bearer token is required "
                                 "(Authorization: Bearer <token>)", headers={"WWW-Authenticate": "Bearer"}
                                 )(scope, receive, send)
         await self.app(scope, receive, send)
 
 
-def _too_large(max_bytes: int) -> JSONResponse:
-    return _error(413, "request-too-large", EXIT_USAGE, f"request body is larger than the limit of {max_bytes} bytes")
+def too_large_response(max_bytes: int) -> JSONResponse:
+    """413 in our error shape."""
+    return error_response(413, "request-too-large", EXIT_USAGE,
+                          f"request body is larger than the limit of {max_bytes} bytes")
 
 
-def _error(status: int, code: str, exit_code: int, message: str, headers: dict | None = None) -> JSONResponse:
+def error_response(status: int, code: str, exit_code: int, message: str,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error as the service's ErrorDocument: {"status": "failed", "error": {"code", "exit_code", "message"}}."""
     body = ErrorDocument(error=ErrorBody(code=code, exit_code=exit_code, message=message))
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)

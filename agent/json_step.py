@@ -8,8 +8,12 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
 
+from agent.config import Ingest
 from agent.errors import BriefError, UsageError
-from agent.schema import Contract
+from agent.ingest import build_source
+from agent.metadata import has_lone_surrogate
+from agent.result import Skipped
+from agent.schema import Contract, Source
 
 
 class InlineSource(Contract):
@@ -45,8 +49,6 @@ class DraftRequest(Contract):
 
 def _no_lone_surrogates(value: str | None) -> str | None:
     """JSON can carry "\\udc00", which no file, store or UTF-8 output can hold: refuse it at the boundary."""
-    from agent.metadata import has_lone_surrogate
-
     if value is not None and has_lone_surrogate(value):
         raise ValueError("text contains a lone surrogate (invalid Unicode)")
     return value
@@ -64,21 +66,14 @@ def parse_request(raw: str) -> DraftRequest:
         raise UsageError(f"request key '{'.'.join(map(str, first['loc']))}': {first['msg']}") from None
 
 
-def inline_sources(request: DraftRequest, settings) -> tuple[list, list[str]]:
-    """Clean inline records into Sources; returns (sources, skip reasons)."""
-    from agent.ingest import build_source
-
-    sources, skipped = [], []
-    for i, item in enumerate(s for s in request.sources if isinstance(s, InlineSource)):
-        body = item.text if item.text is not None else item.html
-        if body is None:
-            skipped.append(f"sources[{i}]: needs 'text' or 'html'")
-            continue
-        meta = item.model_dump(exclude={"text", "html"}, exclude_none=True)
-        built = build_source(body, meta, f"inline[{i}]", body.encode("utf-8"), settings.ingest,
-                             is_html=item.text is None)
-        (skipped.append(f"inline[{i}]: {built}") if isinstance(built, str) else sources.append(built))
-    return sources, skipped
+def inline_source(item: InlineSource, index: int, settings: Ingest) -> Source | Skipped:
+    """One inline record cleaned into a Source, or why it is unusable; `index` counts inline records only."""
+    body = item.text if item.text is not None else item.html
+    if body is None:
+        return Skipped(origin=f"sources[{index}]", reason="needs 'text' or 'html'")
+    meta = item.model_dump(exclude={"text", "html"}, exclude_none=True)
+    built = build_source(body, meta, f"inline[{index}]", body.encode("utf-8"), settings, is_html=item.text is None)
+    return Skipped(origin=f"inline[{index}]", reason=built) if isinstance(built, str) else built
 
 
 def error_document(e: BriefError) -> str:

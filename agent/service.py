@@ -31,10 +31,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
 
-from agent.config import Settings, api_tokens
-from agent.http_guards import (BodyLimit, ErrorBody, ErrorDocument, Guard, _error, _too_large,  # noqa: F401
-                               is_loopback)
-from agent.draft_runner import DraftRunner, DraftTimedOut, DraftTooLarge, ServiceSettings
+from agent.config import ServiceSettings, Settings, api_tokens
+from agent.http_guards import (BodyLimit, ErrorBody, ErrorDocument, Guard, error_response, is_loopback,
+                               too_large_response)
+from agent.draft_runner import DraftRunner, DraftTimedOut, DraftTooLarge
 from agent.progress import StageRecord
 from agent.errors import (EXIT_USAGE, BriefError, ConfigError, DataDirError, LLMError, NoUsableSources, PathRefused,
                           StoreError, UsageError)
@@ -149,17 +149,18 @@ def _install_error_handlers(app: FastAPI, settings: ServiceSettings) -> None:
 
     async def on_http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 413:
-            return _too_large(settings.max_body_bytes)
+            return too_large_response(settings.max_body_bytes)
         code = HTTP_CODES.get(exc.status_code, f"http-{exc.status_code}")
-        return _error(exc.status_code, code, EXIT_USAGE, str(exc.detail), headers=exc.headers)
+        return error_response(exc.status_code, code, EXIT_USAGE, str(exc.detail), headers=exc.headers)
 
     async def on_invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return _error(422, "usage", EXIT_USAGE, describe_invalid(list(exc.errors())))
+        return error_response(422, "usage", EXIT_USAGE, describe_invalid(list(exc.errors())))
 
     async def on_bug(request: Request, exc: Exception) -> Response:
         log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
         # no detail: an unexpected exception's text may name server paths or addresses
-        return _error(500, "internal", 1, f"internal error: {exc.__class__.__name__} (details and traceback in the server log)")
+        return error_response(500, "internal", 1,
+                              f"internal error: {exc.__class__.__name__} (details and traceback in the server log)")
 
     app.add_exception_handler(BriefError, on_brief_error)
     app.add_exception_handler(HTTPException, on_http_error)

@@ -242,11 +242,11 @@ def run_scenario(spec: dict) -> dict:
             pass
     out: dict = {"spec": spec, "imports_s": time.perf_counter() - started, "load_before": load_before}
     timer = Timer()
-    hooks = [(api, "load_sources", "ingest"), (api, "_passages", "ingest"), (api, "_store", "index"),
+    hooks = [(api, "load_sources", "ingest"), (api, "passages_of", "ingest"), (api, "build_store", "index"),
              (PassageStore, "index", "index"), (embeddings, "_load", "embed load"), (PassageStore, "search", "search"),
              (nodes, "retrieve", "retrieve"), (nodes, "group_sources", "groups"), (nodes, "draft", "draft"),
              (nodes, "revise", "draft"), (nodes, "fallback", "draft"), (nodes, "check", "check"),
-             (nodes, "check_brief", "checker"), (api, "_drafter", "model start"), (api, "_registry", "trends"),
+             (nodes, "check_brief", "checker"), (api, "build_drafter", "model start"), (api, "build_registry", "trends"),
              (trends.TrendRegistry, "assign", "trends")]
     replies: list[str] = []
     with ExitStack() as stack:
@@ -298,7 +298,7 @@ def run_scenario(spec: dict) -> dict:
                 out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         out["runs"] = runs
         out["sources"] = sum(len(g.source_ids) for g in result.source_groups)
-        out["passages"] = sum(1 for _ in api._passages(
+        out["passages"] = sum(1 for _ in api.passages_of(
             api.load_sources([Path(p) for p in spec["paths"]], settings.ingest).sources, settings.ingest.passage_chars))
         out["source_groups"] = len(result.source_groups)
         if spec["model"] == "embedded":

@@ -64,13 +64,13 @@ def balanced_accuracy(pairs: list[tuple[int, int]]) -> float:
 
 
 def build_judge():
-    from agent.api import _judge
     from agent.config import load_settings
+    from agent.deps import build_claim_judge
     from agent.llm import CallLog
 
     settings = load_settings(overrides={"check": {"layers": "judge"}})
     log = CallLog()
-    return _judge(settings, log), log
+    return build_claim_judge(settings, log), log
 
 
 def table(title: str, rows_by_domain: dict[str, list[dict]], layers: list[str], judge=None) -> None:

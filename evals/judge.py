@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import Field
 
-from agent.config import Settings
 from agent.prompting import datamark, render_messages
 from agent.schema import Contract
 
 from evals.scorers import Outcome, Score, Scorer
+
+if TYPE_CHECKING:
+    from agent.llm import LLMClient
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -36,26 +39,9 @@ def rubric_messages(brief_markdown: str, passages: list[tuple[str, str]]) -> lis
     return render_messages(_env(), "judge_rubric.j2", brief=brief_markdown, passages=passages)
 
 
-def judge_client(settings: Settings, call_log=None):
-    """An LLMClient for the judge role, built the way agent.api builds the drafter's (cache included)."""
-    from agent.llm import CallLog, LLMClient
-    from agent.llm_cache import build_cache
-
-    role = settings.judge
-    base_url = role.base_url
-    if role.embedded and settings.cache.mode == "replay":
-        base_url = "http://127.0.0.1:9/v1"  # replay: every reply comes from the cache; the model is never started
-    elif role.embedded:
-        from agent.local_model import shared_embedded_model
-
-        base_url = shared_embedded_model(settings.local_model).base_url
-    api_key = role.api_key.get_secret_value() if role.api_key else None
-    return LLMClient(role, base_url=base_url, api_key=api_key, call_log=call_log or CallLog(prices=settings.prices),
-                     role_name="judge", embedded=role.embedded, cache=build_cache(settings, None))
-
-
-def rubric_scorer(client) -> Scorer:
-    """A scorer over the published or rejected brief; 1..5 from the judge becomes 0..1."""
+def rubric_scorer(client: LLMClient) -> Scorer:
+    """A scorer over the published or rejected brief; 1..5 from the judge becomes 0..1 (the client: the judge role's,
+    from agent.deps.build_eval_judge)."""
 
     def judge_rubric(o: Outcome) -> Score | None:
         """The judge model's rubric grade (1-5, as 0..1)."""

@@ -95,13 +95,9 @@ def _case_settings(options: EvalOptions, config: Path | None, case_dir: Path, ca
                                             "cache": {"mode": mode, "dir": str(cache_dir)}}, env=options.env)
 
 
-def _sources(case: Case, settings: Settings) -> list:
-    from agent.json_step import DraftRequest, inline_sources
-
-    paths = [resolve(s) for s in case.sources if isinstance(s, str)]
-    inline = [s for s in case.sources if not isinstance(s, str)]
-    records = inline_sources(DraftRequest(sources=inline), settings)[0] if inline else []
-    return [*records, *paths]
+def _sources(case: Case) -> list:
+    """The case's inline records as given, its paths resolved from the repository root."""
+    return [resolve(s) if isinstance(s, str) else s for s in case.sources]
 
 
 def run_case(case: Case, settings: Settings, case_dir: Path, scorers: list[Scorer]) -> CaseRow:
@@ -112,7 +108,7 @@ def run_case(case: Case, settings: Settings, case_dir: Path, scorers: list[Score
     started = time.monotonic()
     result, error, status, brief_file = None, None, "error", None
     try:
-        result = draft_brief(_sources(case, settings), config=settings)
+        result = draft_brief(_sources(case), config=settings)
         status = result.status
         written = write_outputs(result, case_dir)
         brief_file = next((p.name for p in written if p.suffix == ".md"), None)
@@ -188,9 +184,10 @@ def run_eval(options: EvalOptions) -> EvalRun:
     validate_gate(gate, known)  # before the run: a typo must not cost an hour
     scorers = list(SCORERS)
     if options.judge:
-        from evals.judge import judge_client, rubric_scorer
+        from agent.deps import build_eval_judge
+        from evals.judge import rubric_scorer
 
-        scorers.append(rubric_scorer(judge_client(base)))
+        scorers.append(rubric_scorer(build_eval_judge(base)))
 
     def one(case: Case) -> CaseRow:
         case_dir = out / "cases" / case.id

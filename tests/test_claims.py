@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.api import _judge
 from agent.checks.claims import check_claims
 from agent.config import load_settings
+from agent.deps import build_claim_judge
 from agent.llm import CallLog
 from agent.schema import Passage, Sentence
 
@@ -21,7 +21,7 @@ def judge_for(fake, *replies):
     settings = load_settings(overrides={"judge": {"base_url": fake.base_url, "max_attempts": 1, "max_reasks": 0},
                                         "check": {"layers": "judge"}}, env={})
     fake.enqueue("judge_claim", *replies)
-    return _judge(settings, CallLog())
+    return build_claim_judge(settings, CallLog())
 
 
 CASES = [

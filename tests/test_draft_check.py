@@ -72,7 +72,7 @@ CLAIM_SUPPORT = {"unsupported-content", "off-purpose"}  # content verdicts (clai
 
 def _faithful_brief_and_passages():
     """A brief whose every sentence is a sentence of the harbour example's passages, and those passages."""
-    from agent.api import _passages
+    from agent.api import passages_of
     from agent.config import load_settings
     from agent.ingest import load_sources
     from agent.schema import Brief, Paragraph, Sentence, SourceRef, Trend, Veracity
@@ -80,7 +80,7 @@ def _faithful_brief_and_passages():
 
     settings = load_settings(overrides={"embeddings": {"backend": "hashing"}})
     ingested = load_sources([ROOT / "examples" / "harbor-desalination"], settings.ingest)
-    passages = _passages(ingested.sources, settings.ingest.passage_chars)
+    passages = passages_of(ingested.sources, settings.ingest.passage_chars)
     picked = []
     for pid, p in sorted(passages.items()):
         for a, b in split_sentences(p.text):

@@ -326,15 +326,16 @@ def _store_settings(data_dir: str):
 def _index_worker(data_dir: str, paths: list[str], barrier, results, open_first: bool) -> None:
     """Open the store, wait for the other writer, index; report instead of raising."""
     try:
-        from agent.api import _passages, _store
+        from agent.api import passages_of
+        from agent.deps import build_store
         from agent.ingest import load_sources
 
         cfg = _store_settings(data_dir)
         sources = load_sources([Path(p) for p in paths], cfg.ingest).sources
-        passages = list(_passages(sources, cfg.ingest.passage_chars).values())
+        passages = list(passages_of(sources, cfg.ingest.passage_chars).values())
         if not open_first:
             barrier.wait(timeout=60)
-        store = _store(cfg)
+        store = build_store(cfg)
         if open_first:
             barrier.wait(timeout=60)
         stats = store.index(sources, passages)
@@ -358,16 +359,17 @@ def _race(data_dir: Path, jobs: list[list[str]], open_first: bool) -> list[tuple
 
 @pytest.mark.parametrize("split", ["same sources", "overlapping sources"])
 def test_two_processes_indexing_one_store_both_succeed_without_duplicates(tmp_path, split):
-    from agent.api import _passages, _store
+    from agent.api import passages_of
+    from agent.deps import build_store
     from agent.ingest import load_sources
 
     files = sorted(str(p) for p in STORY.glob("*.md"))
     cfg = _store_settings(str(tmp_path / "data"))
-    _store(cfg)  # the store exists; both writers then index at the same moment
+    build_store(cfg)  # the store exists; both writers then index at the same moment
     outcomes = _race(tmp_path / "data", [files, files] if split == "same sources" else [files[:2], files[1:]], True)
     assert all(o[0] == "ok" for o in outcomes), outcomes
-    expected = _passages(load_sources([Path(f) for f in files], cfg.ingest).sources, 200)
-    stored = _store(cfg).collection.get(include=["metadatas"])
+    expected = passages_of(load_sources([Path(f) for f in files], cfg.ingest).sources, 200)
+    stored = build_store(cfg).collection.get(include=["metadatas"])
     keys = [(m["source_id"], m["k"]) for m in stored["metadatas"]]
     assert len(keys) == len(set(keys)) == len(expected)
     assert sum(o[1] for o in outcomes) == len(expected)

@@ -20,7 +20,7 @@ import pytest
 import agent.draft_runner
 import agent.ingest
 from agent.config import api_tokens
-from agent.draft_runner import ServiceSettings
+from agent.config import ServiceSettings
 from agent.service import create_app, is_loopback
 from tests.fake_openai import Stall, Status
 from tests.security_helpers import slow_check

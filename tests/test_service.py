@@ -23,7 +23,8 @@ import uvicorn
 from agent.errors import StoreError
 from agent.jobs import JobStore
 from agent.result import BriefDocument
-from agent.service import ServiceSettings, create_app
+from agent.config import ServiceSettings
+from agent.service import create_app
 from tests.fake_openai import Stall, Status
 from tests.test_graph import STORY, good_model, settings_for
 
