@@ -18,7 +18,7 @@ from agent.ingest import load_sources, split_passages
 from agent.json_step import DraftRequest, InlineSource, inline_source
 from agent.llm_cache import build_cache
 from agent.progress import NO_PROGRESS, Progress, report_ingest
-from agent.result import BriefDocument, BriefResult, QuotedPassage, Skipped, Usage
+from agent.result import BriefDocument, BriefResult, QuotedPassage, Skipped
 from agent.runs import RunFolder
 from agent.schema import CheckReport, Passage, Source
 from agent.state import BriefState, Deps
@@ -163,7 +163,7 @@ def _execute(run: RunFolder, settings: Settings, corpus: Corpus, started: float,
 
     sources, passages, skipped = corpus.sources, corpus.passages, corpus.skipped
     call_log = build_call_log(settings, run.path / "llm_calls.jsonl", on_record=lambda t: progress.llm_call(
-        t.calls, t.prompt_tokens + t.completion_tokens, t.cost))
+        t.llm_calls, t.prompt_tokens + t.completion_tokens, t.cost))
     progress.stage("index")
     store = store or build_store(settings)
     store.index(sources, list(passages.values()), **({"progress": progress.embedded} if progress is not NO_PROGRESS else {}))
@@ -203,9 +203,7 @@ def _execute(run: RunFolder, settings: Settings, corpus: Corpus, started: float,
     quoted = {pid: QuotedPassage(source_id=p.source_id, text=p.text, start=p.start, end=p.end)
               for pid, p in passages.items() if pid in cited}
     totals = drafter.usage
-    usage = Usage(llm_calls=totals.calls, cached_calls=totals.cached_calls, http_attempts=totals.attempts,
-                  prompt_tokens=totals.prompt_tokens, completion_tokens=totals.completion_tokens,
-                  cost=round(totals.cost, 6), wall_s=round(time.monotonic() - started, 3))
+    usage = totals.model_copy(update={"cost": round(totals.cost, 6), "wall_s": round(time.monotonic() - started, 3)})
     result = BriefResult(status=status_override or state.status, brief=brief, report=state.report, passages=quoted,
                          usage=usage, run_dir=run.path, run_id=run.run_id, skipped_sources=skipped,
                          source_groups=state.groups, error=error)

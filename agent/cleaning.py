@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import lxml.html
 import trafilatura
 
+from agent.checks.codes import Code
 from agent.checks.injection import injection_spans
 from agent.checks.leakage import leakage_spans
 from agent.checks.tables import repair_row_repeating_cells, table_row_defect_lines
@@ -221,10 +222,10 @@ def clean_text(text: str) -> tuple[str, list[Removal]]:
             lines[i] = line[:MAX_LINE_CHARS]
             removed.append(Removal(reason="oversize-truncated", text=f"line cut to {MAX_LINE_CHARS} characters", line=i + 1))
     for i, code, _ in table_row_defect_lines("\n".join(lines)):
-        if code == "duplicate-table-row":
+        if code == Code.DUPLICATE_TABLE_ROW:
             removed.append(Removal(reason=code, text=_short(lines[i]), line=i + 1))
             lines[i] = None
-        elif code == "table-row-repeats-cells":
+        elif code == Code.TABLE_ROW_REPEATS_CELLS:
             removed.append(Removal(reason=code, text=_short(lines[i]), line=i + 1))
             lines[i] = repair_row_repeating_cells(lines[i])
     kept = []

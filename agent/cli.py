@@ -25,8 +25,8 @@ from agent.fetch import FetchFailed, Fetcher
 from agent.json_step import error_document, parse_request
 from agent.progress import ConsoleProgress, Progress, WarningsOnly
 from agent.publish import render_result, write_outputs
-from agent.result import BriefResult, Skipped
-from agent.schema import Source, export_brief_schema
+from agent.result import BriefResult, Skipped, export_brief_schema
+from agent.schema import Source
 
 # Imported where used, to keep `brief --help` fast: agent.feeds (feedparser), agent.checks.draft_check (chromadb),
 # agent.service (fastapi, uvicorn) and the evals harness.

@@ -18,7 +18,8 @@ from agent.local_model import shared_embedded_model
 if TYPE_CHECKING:
     from chromadb.api.types import EmbeddingFunction
 
-    from agent.llm import CallLog, LLMClient, Usage
+    from agent.llm import CallLog, LLMClient
+    from agent.result import Usage
     from agent.store import PassageStore
     from agent.trends import TrendRegistry
 

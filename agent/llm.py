@@ -8,7 +8,6 @@ import random
 import re
 import threading
 import time
-from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -23,6 +22,7 @@ from agent.errors import (BudgetExceeded, ContextTooLong, EmbeddedModelCrashed, 
                           LLMUnavailable)
 from agent.llm_cache import CachedReply, LayeredCache, request_key
 from agent.redact import redact_url
+from agent.result import Usage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
@@ -45,16 +45,6 @@ class _BadReply(Exception):
         self.problem, self.content = problem, content
 
 
-@dataclass
-class Usage:
-    calls: int = 0
-    cached_calls: int = 0
-    attempts: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-
-
 class CallLog:
     """One JSON line per logical call (the run folder's audit trail) plus running totals."""
 
@@ -75,13 +65,13 @@ class CallLog:
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
             entry["cost"] = round(self.cost_of(entry["model"], entry["prompt_tokens"], entry["completion_tokens"]), 8)
-            self.totals.calls += 1
+            self.totals.llm_calls += 1
             if entry["prompt_name"].startswith("draft"):  # the calls in which the model writes the brief
                 self.drafting_calls += 1
                 self.drafting_invalid += not entry.get("ok", False)
             if entry["attempts"] == 0 and entry.get("cached"):  # served entirely from the cache
                 self.totals.cached_calls += 1
-            self.totals.attempts += entry["attempts"]
+            self.totals.http_attempts += entry["attempts"]
             self.totals.prompt_tokens += entry["prompt_tokens"]
             self.totals.completion_tokens += entry["completion_tokens"]
             self.totals.cost += entry["cost"]
@@ -89,7 +79,7 @@ class CallLog:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with self.path.open("a", encoding="utf-8") as fh:
                     fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            totals = replace(self.totals)
+            totals = self.totals.model_copy()
         if self.on_record is not None:
             self.on_record(totals)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -71,3 +72,8 @@ class BriefResult(Contract):
             run_id=self.run_id, usage=self.usage, skipped_sources=self.skipped_sources,
             source_groups=self.source_groups, error=self.error,
         )
+
+
+def export_brief_schema(path: Path) -> None:
+    """Write the JSON Schema of the brief document (Brief + CheckReport) to `path`."""
+    path.write_text(json.dumps(BriefDocument.model_json_schema(), indent=2) + "\n", encoding="utf-8")

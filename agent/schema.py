@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import unicodedata
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
@@ -246,10 +244,3 @@ class CheckReport(Contract):
     @classmethod
     def _sorted(cls, v: list[Violation]) -> list[Violation]:
         return sorted(v, key=lambda x: (x.section, x.start, x.code))
-
-
-def export_brief_schema(path: Path) -> None:
-    """Write the JSON Schema of the brief document (Brief + CheckReport) to `path`."""
-    from agent.result import BriefDocument  # local: result imports schema
-
-    path.write_text(json.dumps(BriefDocument.model_json_schema(), indent=2) + "\n", encoding="utf-8")

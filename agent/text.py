@@ -87,16 +87,45 @@ STOPWORDS: dict[str, frozenset[str]] = {lang: frozenset(words.split()) for lang,
           "questo questa tra dopo",
     "nl": "de het een en van is dat op te met voor niet zijn werd door ook bij naar als aan er maar",
 }.items()}
+ALL_STOPWORDS = frozenset().union(*STOPWORDS.values())
+# English function words a claim-to-source comparison skips: the English stopwords plus the longer
+# function words (pronouns, modals, quantifiers) that carry no fact. Support, claims, the verifier's
+# features and injection's payload tokens all read this one list (the verifier was trained on it).
+FUNCTION_WORDS = STOPWORDS["en"] | frozenset("""because before being could does done just like made make many
+might most much must only other says shall should some such them then there these those under very well what
+where while your""".split())
 _LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)  # the tokenizer: runs of letters and digits, any script
+_ALIGN_WORD = re.compile(r"[a-z][a-z'’\-]{3,}")  # what claim alignment compares: Latin words of four letters or more
 
 
-_CONTENT_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_ALL_STOPWORDS = frozenset().union(*STOPWORDS.values())
+def words(text: str) -> list[str]:
+    """The words of a text, as written: runs of letters and digits in any script."""
+    return _WORD.findall(text)
 
 
 def content_words(text: str) -> frozenset[str]:
     """Words of three letters or more that are no language's stopword (drafting and checking compare these)."""
-    return frozenset(w for w in _CONTENT_WORD.findall(text.casefold()) if len(w) >= 3 and w not in _ALL_STOPWORDS)
+    return frozenset(w for w in words(text.casefold()) if len(w) >= 3 and w not in ALL_STOPWORDS)
+
+
+def alignment_stem(word: str) -> str:
+    """A crude stem for claim alignment ("approved", "approves" -> "approv")."""
+    word = word.replace("’", "'").removesuffix("'s")
+    for suffix in ("ings", "ing", "ies", "ied", "es", "ed", "s", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def alignment_words(text: str) -> list[str]:
+    """A claim's words that alignment looks for in its evidence: four letters or more, no function words."""
+    return [w for w in _ALIGN_WORD.findall(text.casefold()) if w not in FUNCTION_WORDS]
+
+
+def alignment_stems(text: str) -> set[str]:
+    """Stems of every word of four letters or more in the evidence (function words included)."""
+    return {alignment_stem(w) for w in _ALIGN_WORD.findall(text.casefold())}
 
 
 def overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -296,3 +325,11 @@ def figures_in(text: str, words: bool = True) -> list[Figure]:
 def number_spans(text: str) -> list[tuple[int, int, set[float]]]:
     """agent.checks.support.numbers_in's contract, from the one parser: (start, end, acceptable values)."""
     return [(f.start, f.end, f.values) for f in figures_in(text)]
+
+
+_WORDLIKE = re.compile(r"\w\w")
+
+
+def has_words(text: str) -> bool:
+    """Two word characters in a row: '...', '—' or a lone letter is as empty as nothing (checker and scorers)."""
+    return _WORDLIKE.search(text) is not None

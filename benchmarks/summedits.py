@@ -112,7 +112,7 @@ def main() -> None:
         table(f"First {args.judge_limit} rows per domain, with the judge (embedded model unless "
               "BRIEF_JUDGE_BASE_URL is set)", sample, ["deterministic", "layered", "judge alone"], judge)
         t = log.totals
-        print(f"({time.perf_counter() - started:.1f} s, {t.calls} judge calls, {t.prompt_tokens}+{t.completion_tokens} tokens)")
+        print(f"({time.perf_counter() - started:.1f} s, {t.llm_calls} judge calls, {t.prompt_tokens}+{t.completion_tokens} tokens)")
     print("reference (full benchmark): SummaC-Conv 57.1, QAFactEval 65.5, GPT-4 82.1")
 
 

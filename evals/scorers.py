@@ -12,16 +12,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 
+from agent.checks.claims import SUPPORT_CODES
+from agent.checks.debris import DEBRIS_CODES
+from agent.checks.leakage import LEAKAGE_CODES
+from agent.checks.meaning import changed_hedge
+from agent.checks.purpose import PURPOSE_SECTIONS, find_off_purpose
+from agent.checks.repetition import REPETITION_CODES
 from agent.checks.run import check_brief
+from agent.checks.tables import TABLE_DUPLICATION_CODES
 from agent.result import BriefResult
 from agent.schema import Brief, CheckReport, Contract, Passage
+from agent.text import has_words
 
 from evals.dataset import Case
 
-SUPPORT_CODES = {"unsupported-number", "unsupported-name", "unsupported-quote", "unsupported-content",
-                 "meaning-changed", "unknown-citation", "missing-citation"}
-LEAKAGE_CODES = {"chatbot-leakage", "reasoning-tag", "chat-template-token", "unfilled-placeholder"}
-DUPLICATION_CODES = {"duplicate-table-row", "table-row-repeats-cells", "repeated-sentence", "looping-text"}
+DUPLICATION_CODES = TABLE_DUPLICATION_CODES | REPETITION_CODES
 
 
 class Score(Contract):
@@ -79,29 +84,19 @@ def _claims(brief: Brief) -> list[tuple[str, int, object]]:
 # --- the scorers -------------------------------------------------------------------------
 
 
-def _filled(text: str) -> bool:
-    """Has at least one word: '...' or '—' is not a dek."""
-    return re.search(r"\w", text) is not None
-
-
 def format_complete(o: Outcome) -> Score | None:
     """Every house-format section present and non-empty (punctuation alone counts as empty)."""
     b = o.brief
     if b is None:
         return None
-    present = {
-        "headline": _filled(b.headline), "dek": _filled(b.dek),
-        "body": any(_filled(s.text) for p in b.body for s in p.sentences),
-        "trend": _filled(b.trend.name), "veracity": _filled(b.veracity.label),
-        "who_benefits": any(_filled(s.text) for s in b.who_benefits),
-        "nuance": any(_filled(s.text) for s in b.nuance),
-        "what_this_means": any(_filled(s.text) for s in b.what_this_means),
-        "what_to_watch": any(_filled(s.text) for s in b.what_to_watch),
-        "disclaimer": _filled(b.disclaimer), "sources line": bool(b.sources),
-    }
+    cited = {key: any(has_words(s.text) for s in sentences) for key, sentences in b.cited_sections().items()}
+    body = next(iter(cited))  # the first cited section, shown under the dek
+    present = {"headline": has_words(b.headline), "dek": has_words(b.dek), body: cited.pop(body),
+               "trend": has_words(b.trend.name), "veracity": has_words(b.veracity.label), **cited,
+               "disclaimer": has_words(b.disclaimer), "sources line": bool(b.sources)}
     missing = [name for name, ok in present.items() if not ok]
-    return Score(value=1 - len(missing) / len(present),
-                 explanation="all 11 sections present" if not missing else "missing or empty: " + ", ".join(missing))
+    return Score(value=1 - len(missing) / len(present), explanation=f"all {len(present)} sections present"
+                 if not missing else "missing or empty: " + ", ".join(missing))
 
 
 def citations_valid(o: Outcome) -> Score | None:
@@ -140,7 +135,7 @@ def grounded_sentences(o: Outcome) -> Score | None:
                  + (f"; {'; '.join(bad[:4])}" if bad else ""))
 
 
-def _count(o: Outcome, codes: set[str], what: str) -> Score | None:
+def _count(o: Outcome, codes: frozenset[str], what: str) -> Score | None:
     if o.brief is None:
         return None
     found = [v for v in o.recheck.violations if v.code in codes]
@@ -218,10 +213,7 @@ def section_purpose(o: Outcome) -> Score | None:
     """Share of who-benefits, nuance, what-this-means and watch sentences that answer their question (or say plainly there is none)."""
     if o.brief is None:
         return None
-    from agent.checks.purpose import find_off_purpose
-
-    total = sum(1 for key in ("who_benefits", "nuance", "what_this_means", "what_to_watch")
-                for _ in getattr(o.brief, key))
+    total = sum(len(o.brief.cited_sections()[key]) for key in PURPOSE_SECTIONS)
     if not total:
         return None
     off = find_off_purpose(o.brief, o.brief.language)
@@ -232,9 +224,7 @@ def section_purpose(o: Outcome) -> Score | None:
 
 def debris_count(o: Outcome) -> Score | None:
     """Fragments, dangling references, markup or JSON debris, speaker labels and footnote marks left in the brief."""
-    from agent.checks.debris import DEBRIS_CODES
-
-    return _count(o, set(DEBRIS_CODES), "debris violation(s)")
+    return _count(o, DEBRIS_CODES, "debris violation(s)")
 
 
 def _cited_text(o: Outcome, citations: list[str]) -> str:
@@ -245,8 +235,6 @@ def dropped_attributions(o: Outcome) -> Score | None:
     """Cited sentences that state as fact what their source attributes or hedges ("said", "could", "has asked")."""
     if o.brief is None:
         return None
-    from agent.checks.meaning import changed_hedge
-
     dropped = []
     for sentences in o.brief.cited_sections().values():
         for s in sentences:

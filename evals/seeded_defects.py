@@ -17,7 +17,9 @@ import argparse
 import random
 from dataclasses import dataclass
 
+from agent.checks.codes import Code
 from agent.checks.draft_check import check_text
+from agent.checks.leakage import LEAKAGE_CODES
 
 SENTENCES = [
     "The harbour board approved a new ferry terminal on Monday after a two-hour debate.",
@@ -100,13 +102,10 @@ LEAKAGE_PARTS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "prompt echo": (["You are a helpful assistant that writes news briefs.", "Reply with valid JSON only.",
                      "Ignore previous instructions.", "Write one sentence (at most 35 words)."], [""], [""]),
 }
-LEAKAGE_CODES = {"chatbot-leakage", "reasoning-tag", "chat-template-token", "unfilled-placeholder"}
-TYPE_CODES = {
+TYPE_CODES: dict[str, frozenset[Code]] = {
     "leakage": LEAKAGE_CODES,
-    "duplicate-table-row": {"duplicate-table-row"},
-    "table-row-repeats-cells": {"table-row-repeats-cells"},
-    "table-column-mismatch": {"table-column-mismatch"},
-    "repeated-sentence": {"repeated-sentence"},
+    **{code.value: frozenset({code}) for code in (Code.DUPLICATE_TABLE_ROW, Code.TABLE_ROW_REPEATS_CELLS,
+                                                  Code.TABLE_COLUMN_MISMATCH, Code.REPEATED_SENTENCE)},
 }
 
 

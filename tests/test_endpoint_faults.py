@@ -166,7 +166,7 @@ def test_connection_refused_is_typed_and_bounded():
     with pytest.raises(LLMUnavailable, match=r"connection error .* after 3 attempt\(s\)"):
         llm.complete_json("q", MSGS, City)
     assert time.monotonic() - started < 3  # two jittered backoffs of at most 0.5 s and 1 s
-    assert llm.usage.attempts == 3 and llm.usage.calls == 1
+    assert llm.usage.http_attempts == 3 and llm.usage.llm_calls == 1
 
 
 @pytest.mark.parametrize("code", [401, 403])
@@ -312,7 +312,7 @@ def test_random_transport_faults_keep_every_call_typed_and_within_budget(fake_op
         except LLMUnavailable:
             outcomes["typed"] += 1
         assert 1 <= fake_openai.attempts(name) <= 3
-    assert outcomes["ok"] >= 55 and llm.usage.calls == 60
+    assert outcomes["ok"] >= 55 and llm.usage.llm_calls == 60
 
 
 # --- the store under two writers -------------------------------------------------------------

@@ -118,7 +118,7 @@ def test_call_log_records_usage_and_prompt_header(fake_openai, tmp_path):
     (line,) = (tmp_path / "calls.jsonl").read_text().splitlines()
     entry = json.loads(line)
     assert entry["prompt_name"] == "headline" and entry["ok"] and entry["attempts"] == 1
-    assert entry["prompt_tokens"] == 50 and llm.usage.calls == 1
+    assert entry["prompt_tokens"] == 50 and llm.usage.llm_calls == 1
     assert fake_openai.requests[0][2].get("x-brief-prompt") == "headline"
 
 

@@ -111,7 +111,7 @@ def test_a_crashed_embedded_server_is_named_and_not_retried():
     assert message.startswith("embedded model crashed (SIGSEGV)"), message
     assert str(model.log_path) in message
     assert caught.value.exit_code == 4
-    assert llm.usage.attempts == 1  # no retries against a dead process
+    assert llm.usage.http_attempts == 1  # no retries against a dead process
 
 
 def test_a_crashed_embedded_server_is_restarted_once_when_allowed():

@@ -2,7 +2,8 @@
 
 import pytest
 
-from agent.checks.support import check_citations, numbers_in
+from agent.checks.claims import check_citations
+from agent.checks.support import numbers_in
 from agent.schema import Passage, Sentence
 
 PASSAGES = {

@@ -10,13 +10,14 @@ import re
 from html.parser import HTMLParser
 
 from agent.checks.debris import guess_language
-from agent.house_format import DISPUTE_PREFIXES, LABELS, SECTIONS
+from agent.house_format import DISPUTE_PREFIXES, LABELS, SECTION_KEYS, SECTIONS
 from agent.schema import Brief, Paragraph, Sentence, SourceRef, Trend, Veracity
 from agent.text import split_sentences
 
 # Every shipped language's titles and labels (agent/house_format.py), so a Spanish brief.md reads back too.
 _TITLE_TO_SECTION = {spec.title(lang): key for key, spec in SECTIONS.items() if key != "body" for lang in LABELS}
 _EXPLAINERS = {f"_{words.explainer}_" for words in LABELS.values()}
+_LAST_SECTION = SECTION_KEYS[-1]  # the disclaimer follows it
 
 
 def _any(texts) -> str:
@@ -87,8 +88,8 @@ def parse_brief_markdown(text: str) -> Brief | None:
     head = next((i for i, ln in enumerate(lines) if ln.startswith("# ")), None)
     if head is None or not any(_VERACITY.match(ln) for ln in lines) or not any(_SOURCE_LINE.match(ln) for ln in lines):
         return None
-    fields: dict = {"headline": lines[head][2:].strip(), "dek": "", "body": [], "who_benefits": [], "nuance": [],
-                    "what_this_means": [], "what_to_watch": [], "disclaimer": "", "sources": []}
+    fields: dict = {"headline": lines[head][2:].strip(), "dek": "", **{key: [] for key in SECTION_KEYS},
+                    "disclaimer": "", "sources": []}
     section = "body"
     for ln in lines[head + 1:]:
         if not ln.strip():
@@ -108,9 +109,9 @@ def parse_brief_markdown(text: str) -> Brief | None:
             continue
         elif section == "body" and not fields["dek"] and not fields["body"] and _is_italic(ln):
             fields["dek"] = ln[1:-1]
-        elif section == "what_to_watch" and ln.startswith("- "):
-            fields["what_to_watch"].extend(_sentences(ln[2:]))
-        elif section == "what_to_watch" and _is_italic(ln) and not _CITATION.search(ln):
+        elif SECTIONS[section].bullets and ln.startswith("- "):
+            fields[section].extend(_sentences(ln[2:]))
+        elif section == _LAST_SECTION and _is_italic(ln) and not _CITATION.search(ln):
             fields["disclaimer"] = ln[1:-1]
         elif section == "body":
             fields["body"].append(Paragraph(sentences=_sentences(ln)))
@@ -224,7 +225,5 @@ def parse_brief_html(text: str) -> Brief | None:
                  trend=Trend(name=p["trend_name"], description=p["trend_desc"], provisional="provisional" in p["trend_small"]),
                  veracity=Veracity(label=badge.group(1), score=min(int(badge.group(2)), 100), rationale=p["rationale"],
                                    provisional="provisional" in p["verdict_small"]),
-                 who_benefits=sections["who_benefits"], nuance=sections["nuance"],
-                 what_this_means=sections["what_this_means"], what_to_watch=sections["what_to_watch"],
-                 disclaimer=p["disclaimer"], sources=_sources(int(source_line.group(1)), source_line.group(2)),
+                 **{key: sections[key] for key in SECTION_KEYS if key != "body"}, disclaimer=p["disclaimer"], sources=_sources(int(source_line.group(1)), source_line.group(2)),
                  language=_language(p["dek"], *(s.text for para in parser.sections["body"] for s in para)))

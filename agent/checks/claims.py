@@ -15,19 +15,23 @@ Layers, in order:
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Iterable, Protocol
 
 
+from agent.checks.codes import Code
 from agent.checks.meaning import Finding, meaning_changes
-from agent.checks.support import MIN_CONTENT_SUPPORT, _CONTENT, _FUNCTION, _stem, content_support, unsupported_facts
+from agent.checks.support import FACT_CODES, MIN_CONTENT_SUPPORT, content_support, unsupported_facts
 from agent.checks.verifier import Embed, verify_claim
 from agent.errors import LLMOutputInvalid
 from agent.llm_schemas import JudgeReply
 from agent.prompting import render
 from agent.schema import ClaimVerdict, Evidence, Passage, Sentence, Violation
-from agent.text import split_sentences
+from agent.text import alignment_stem, alignment_stems, alignment_words, split_sentences
 
-HARD_FACTS = ("unsupported-number", "unsupported-name", "unsupported-quote", "meaning-changed")
+HARD_FACTS = (Code.UNSUPPORTED_NUMBER, Code.UNSUPPORTED_NAME, Code.UNSUPPORTED_QUOTE, Code.MEANING_CHANGED)
+# Everything that says a cited sentence is not carried by its passages (the eval's grounding measure).
+SUPPORT_CODES = FACT_CODES | {Code.MEANING_CHANGED, Code.UNSUPPORTED_CLAIM, Code.MISSING_CITATION,
+                              Code.UNKNOWN_CITATION}
 
 
 class Judge(Protocol):
@@ -50,12 +54,12 @@ class LLMJudge:
 
 def best_span(text: str, cited: list[Passage]) -> list[Evidence]:
     """The source sentence that shares the most content words with `text`, with source offsets."""
-    words = {_stem(w) for w in _CONTENT.findall(text.casefold()) if w not in _FUNCTION}
+    words = {alignment_stem(w) for w in alignment_words(text)}
     best: tuple[float, Evidence] | None = None
     for p in cited:
         for a, b in split_sentences(p.text) or [(0, len(p.text))]:
             sentence = p.text[a:b]
-            have = {_stem(w) for w in _CONTENT.findall(sentence.casefold())}
+            have = alignment_stems(sentence)
             score = len(words & have) / (len(words) or 1)
             if best is None or score > best[0]:
                 best = (score, Evidence(passage=p.id, quote=sentence, start=p.start + a, end=p.start + b))
@@ -76,7 +80,7 @@ def meaning_violations(section: str, index: int, text: str, cited: list[Passage]
                 break
             offset += len(p.text) + 1
         start, end = f.claim_span
-        out.append(Violation(code="meaning-changed", section=section, sentence_index=index, start=start, end=end,
+        out.append(Violation(code=Code.MEANING_CHANGED, section=section, sentence_index=index, start=start, end=end,
                              text=text[start:end], evidence=evidence, message=f"{f.kind}: {f.message}"))
     return out
 
@@ -90,7 +94,7 @@ def assess_sentence(section: str, index: int, text: str, cited: list[Passage], *
     found = unsupported_facts(section, index, text, cited, content_supported=probability >= verifier.threshold)
     found += meaning_violations(section, index, text, cited, findings)
     if computed:  # code-built wording and outlet names: only its figures must hold
-        found = [v for v in found if v.code not in ("unsupported-content", "unsupported-name")]
+        found = [v for v in found if v.code not in (Code.UNSUPPORTED_CONTENT, Code.UNSUPPORTED_NAME)]
     alignment, _ = content_support(text, evidence_text)
     span = best_span(text, cited)
     hard = [v for v in found if v.code in HARD_FACTS]
@@ -109,7 +113,7 @@ def assess_sentence(section: str, index: int, text: str, cited: list[Passage], *
         return ClaimVerdict(supported=True, layer="judge", **verdict), []
     part = reply.unsupported_part.strip() or text
     return ClaimVerdict(supported=False, layer="judge", unsupported=part, **verdict), [Violation(
-        code="unsupported-claim", section=section, sentence_index=index, start=0, end=len(text), text=text,
+        code=Code.UNSUPPORTED_CLAIM, section=section, sentence_index=index, start=0, end=len(text), text=text,
         evidence=[Evidence(passage=p.id, quote=p.text[:300], start=p.start, end=p.end) for p in cited],
         message=f"the judge found this not substantiated by the cited passage(s): '{part[:160]}'")]
 
@@ -124,12 +128,12 @@ def check_claims(section: str, sentences: list[Sentence], passages: dict[str, Pa
             continue
         where = dict(section=section, sentence_index=index, text=sentence.text)
         if not sentence.citations:
-            violations.append(Violation(code="missing-citation", message="sentence cites no passage", **where))
+            violations.append(Violation(code=Code.MISSING_CITATION, message="sentence cites no passage", **where))
             continue
         unknown = [c for c in sentence.citations if c not in passages]
         if unknown:
             violations.append(Violation(
-                code="unknown-citation", message=f"cites unknown passage(s): {', '.join(unknown)}", **where))
+                code=Code.UNKNOWN_CITATION, message=f"cites unknown passage(s): {', '.join(unknown)}", **where))
         cited = [passages[c] for c in sentence.citations if c in passages]
         if cited:
             verdict, found = assess_sentence(section, index, sentence.text, cited, judge=judge,
@@ -139,5 +143,10 @@ def check_claims(section: str, sentences: list[Sentence], passages: dict[str, Pa
     return violations, verdicts
 
 
-__all__ = ["HARD_FACTS", "MIN_CONTENT_SUPPORT", "Judge", "JudgeReply", "LLMJudge", "assess_sentence", "best_span",
-           "check_claims", "meaning_violations"]
+def check_citations(section: str, sentences: Iterable[Sentence], passages: dict[str, Passage]) -> list[Violation]:
+    """Sentences need citations, citations must exist, and facts must occur in what is cited (no judge)."""
+    return check_claims(section, list(sentences), passages)[0]
+
+
+__all__ = ["HARD_FACTS", "MIN_CONTENT_SUPPORT", "SUPPORT_CODES", "Judge", "JudgeReply", "LLMJudge", "assess_sentence",
+           "best_span", "check_citations", "check_claims", "meaning_violations"]

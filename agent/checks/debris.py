@@ -12,12 +12,14 @@ from __future__ import annotations
 import html
 import re
 
+from agent.checks.codes import Code
 from agent.checks.debris_words import LEXICONS, Lexicon, has_finite_verb
 from agent.schema import Violation
 from agent.text import split_sentences
 
 MAX_WORDS = 60
-DEBRIS_CODES = ("fragment", "dangling-reference", "markup-debris", "speaker-label", "footnote-mark")
+DEBRIS_CODES = frozenset({Code.FRAGMENT, Code.DANGLING_REFERENCE, Code.MARKUP_DEBRIS, Code.SPEAKER_LABEL,
+                          Code.FOOTNOTE_MARK})
 
 # --- language-independent shapes -----------------------------------------------------------
 _SUPERSCRIPTS = "\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079"
@@ -241,16 +243,16 @@ def find_debris(text: str, section: str, allow_fragment: bool = False, *, langua
     """Debris in a draft text as violations; `preceded`: an earlier sentence of the section comes before it."""
     found: list[tuple[int, int, str, str]] = []
     for a, b, what in _markup_spans(text, short=allow_fragment):
-        found.append((a, b, "markup-debris", f"markup debris ({what}): '{text[a:b][:60]}'"))
+        found.append((a, b, Code.MARKUP_DEBRIS, f"markup debris ({what}): '{text[a:b][:60]}'"))
     for a, b in _footnote_spans(text):
-        found.append((a, b, "footnote-mark", f"footnote mark '{text[a:b]}' left in the text"))
+        found.append((a, b, Code.FOOTNOTE_MARK, f"footnote mark '{text[a:b]}' left in the text"))
     lex = _lexicon(language, text)
     for index, (a, b) in enumerate(split_sentences(text)):
         sentence = text[a:b]
         label = _speaker_label(sentence, roles_only=allow_fragment)
         if label:
             m = label[0]
-            found.append((a + m.start(), a + m.end(), "speaker-label",
+            found.append((a + m.start(), a + m.end(), Code.SPEAKER_LABEL,
                           f"speaker label '{m.group(0).strip()}' at the start of a sentence"))
         if lex is None:
             continue  # no word lists for this language: say nothing rather than guess
@@ -262,8 +264,8 @@ def find_debris(text: str, section: str, allow_fragment: bool = False, *, langua
             word = clean[dangling[0]:dangling[1]]
             at = sentence.find(word)
             start = a + max(at, 0)
-            found.append((start, start + len(word), "dangling-reference", f"dangling reference: {dangling[2]}"))
+            found.append((start, start + len(word), Code.DANGLING_REFERENCE, f"dangling reference: {dangling[2]}"))
         if not allow_fragment and clean and not has_finite_verb(clean, lex.code):
-            found.append((a, b, "fragment", f"fragment: no finite verb in '{sentence[:80]}'"))
+            found.append((a, b, Code.FRAGMENT, f"fragment: no finite verb in '{sentence[:80]}'"))
     return [Violation(code=code, section=section, start=a, end=b, text=text[a:b], message=message)
             for a, b, code, message in found]

@@ -8,7 +8,8 @@ import re
 from pydantic import ValidationError
 
 from agent.checks.brief_text import parse_brief_html, parse_brief_markdown
-from agent.checks.leakage import find_leakage
+from agent.checks.codes import Code
+from agent.checks.leakage import ASSISTANT_TEXT_CODES, find_leakage
 from agent.checks.repetition import find_looping, find_repetition
 from agent.checks.run import check_brief
 from agent.checks.claims import Judge, assess_sentence
@@ -36,7 +37,7 @@ def check_text(text: str, passages: dict[str, Passage] | None = None, *, judge: 
         a, b = spans[v.sentence_index]
         violations.append(v.model_copy(update={"start": a, "end": b}))
     pool = list((passages or {}).values())
-    leaked = [(v.start, v.end) for v in violations if v.code in ("chatbot-leakage", "reasoning-tag", "chat-template-token")]
+    leaked = [(v.start, v.end) for v in violations if v.code in ASSISTANT_TEXT_CODES]
     claims = []
     for index, (a, b) in enumerate(spans if pool else []):
         if any(a < end and start < b for start, end in leaked):
@@ -44,7 +45,7 @@ def check_text(text: str, passages: dict[str, Passage] | None = None, *, judge: 
         sentence = text[a:b]
         best = _best_passages(sentence, pool)
         if not best:
-            violations.append(Violation(code="unsupported-content", section="body", start=a, end=b, text=sentence,
+            violations.append(Violation(code=Code.UNSUPPORTED_CONTENT, section="body", start=a, end=b, text=sentence,
                                         message="no passage of the sources matches this sentence"))
             continue
         verdict, found = assess_sentence("body", index, sentence, best, judge=judge)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from agent.checks.codes import Code
 from agent.prompting import PROMPTS_DIR
 from agent.schema import Violation
 
@@ -51,5 +52,5 @@ def find_prompt_echo(text: str, section: str, short: bool = False) -> list[Viola
     if not hits:
         return []
     phrase = " ".join(sorted(hits)[0])
-    return [Violation(code="chatbot-leakage", section=section, start=0, end=len(text), text=text[:200],
+    return [Violation(code=Code.CHATBOT_LEAKAGE, section=section, start=0, end=len(text), text=text[:200],
                       message=f"chatbot leakage (prompt echo): repeats the instructions ('{phrase}')")]

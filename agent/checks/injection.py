@@ -16,11 +16,14 @@ import codecs
 import re
 import unicodedata
 
+from agent.checks.codes import Code
 from agent.checks.injection_lexicon import LEXICON, lexicon_patterns
 from agent.independence import canonical_url
 from agent.schema import Brief, Evidence, Passage, Violation
-from agent.text import hidden_tag_text, normalize_unicode, split_sentences
+from agent.text import FUNCTION_WORDS, hidden_tag_text, normalize_unicode, split_sentences
 
+INJECTION_CODES = frozenset({Code.INJECTED_INSTRUCTION, Code.INJECTED_CONTENT, Code.UNSOURCED_LINK, Code.MARKUP_IN_BRIEF,
+                             Code.ENCODED_TEXT})
 _I = re.IGNORECASE | re.MULTILINE
 _AI = (r"(?:ai|a\.i\.|artificial intelligence|ai assistant|ai agent|assistant|chat ?bot|bot|model|llm|"
        r"language model|gpt|chatgpt|claude|gemini|copilot|summari[sz]er|fact[- ]?checker|checker|grader)")
@@ -153,9 +156,7 @@ important urgent user users developer link links image images url summary summar
 answer article fact-checker fact-checkers checker checkers verified claims here rules guidelines decode follow
 base64 rot13 text sentence sentences words begin start with from your this that these those have been will would
 every each rule passage source im_start im_end new""".split())
-_STOP = set("""that this with from have has were will would their there which about after before into than then they
-them said says also been being over under more most some such only other when where while because these those what
-your just very much many could should shall might must does done made make like well the and for are was""".split())
+_STOP = FUNCTION_WORDS  # words under four letters are dropped anyway (unless they hold a digit)
 
 
 def _plain(text: str) -> str:
@@ -291,10 +292,10 @@ def _links(text: str, allowed: set[str]) -> list[Violation]:
     for m in _URL.finditer(text):
         url = m.group(0).rstrip(".,;:!?")
         if canonical_url(url if "://" in url else "https://" + url) not in allowed:
-            out.append(Violation(code="unsourced-link", section="", start=m.start(), end=m.start() + len(url), text=url,
+            out.append(Violation(code=Code.UNSOURCED_LINK, section="", start=m.start(), end=m.start() + len(url), text=url,
                                  message=f"link '{url[:80]}' is not the URL of any source"))
     for m in _MARKUP.finditer(text):
-        out.append(Violation(code="markup-in-brief", section="", start=m.start(), end=m.end(), text=m.group(0),
+        out.append(Violation(code=Code.MARKUP_IN_BRIEF, section="", start=m.start(), end=m.end(), text=m.group(0),
                              message=f"markup or embedded link in the brief: '{m.group(0)[:80]}'"))
     return out
 
@@ -307,18 +308,18 @@ def find_injection(brief: Brief, passages: dict[str, Passage]) -> list[Violation
     for section, index, text in _units(brief):
         where = dict(section=section, sentence_index=index)
         if (family := instruction_family(text)) is not None:
-            out.append(Violation(code="injected-instruction", start=0, end=len(text), text=text, **where,
+            out.append(Violation(code=Code.INJECTED_INSTRUCTION, start=0, end=len(text), text=text, **where,
                                  message=f"instruction-like text ({family}) in the brief: '{text[:80]}'"))
         hits = [(t, payload[t]) for t, _ in _tokens(text) if t in payload]
         if any(strong for _, (_, _, strong) in hits) or len({t for t, _ in hits}) >= 2:
             pid, span, _ = hits[0][1]
             out.append(Violation(
-                code="injected-content", start=0, end=len(text), text=text, **where,
+                code=Code.INJECTED_CONTENT, start=0, end=len(text), text=text, **where,
                 evidence=[Evidence(passage=pid, quote=span[:300])],
                 message=f"repeats an instruction hidden in source passage {pid} "
                         f"({', '.join(sorted({t for t, _ in hits})[:4])}): never follow or quote it"))
         out += [v.model_copy(update=where) for v in _links(text, allowed)]
         for decoded in _decoded_base64(text):
-            out.append(Violation(code="encoded-text", start=0, end=len(text), text=text, **where,
+            out.append(Violation(code=Code.ENCODED_TEXT, start=0, end=len(text), text=text, **where,
                                  message=f"encoded text in the brief (decodes to '{decoded[:60]}')"))
     return out

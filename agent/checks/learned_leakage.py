@@ -18,6 +18,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from agent.text import detect_language
+
 WEIGHTS = Path(__file__).resolve().parent / "data" / "leakage_lr.npz"
 MINILM_NAME = "brief-minilm-l6-v2"  # the only embedding space the weights were trained in
 DISABLE_ENV = "BRIEF_LEARNED_LEAKAGE"  # "off" turns the layer off for the process
@@ -163,8 +165,6 @@ def score_sentences(sentences: list[str]) -> list[float] | None:
 
 def learned_leakage_spans(text: str, sentence_spans: list[tuple[int, int]]) -> list[tuple[int, int, float]]:
     """(start, end, probability) of the given sentences the model calls assistant talk."""
-    from agent.cleaning import detect_language  # cleaning imports the pattern layer: import late
-
     model = load_model()
     if model is None or detect_language(text) not in ("en", "und"):
         return []

@@ -3,6 +3,7 @@ does not answer its section's question (agent/purposes.py; the drafter's selecti
 
 from __future__ import annotations
 
+from agent.checks.codes import Code
 from agent.house_format import SECTIONS
 from agent.purposes import answers
 from agent.schema import Brief, Violation
@@ -14,20 +15,22 @@ _WHY = {
     "what_this_means": "gives no implication or context (or repeats a body fact)",
     "what_to_watch": "does not look ahead (no future step, date, plan or 'whether')",
 }
+PURPOSE_SECTIONS: tuple[str, ...] = tuple(_WHY)  # the sections whose sentences must answer a question
+PURPOSE_CODES = frozenset({Code.OFF_PURPOSE})
 
 
 def find_off_purpose(brief: Brief, language: str) -> list[Violation]:
     story_date = max((r.published for r in brief.sources if r.published), default=None)
     body = [content_words(s.text) for p in brief.body for s in p.sentences if s.kind != "notice"]
     found = []
-    for section in _WHY:
+    for section in PURPOSE_SECTIONS:
         for index, sentence in enumerate(getattr(brief, section)):
             if sentence.kind in ("notice", "computed"):
                 continue
             words = content_words(sentence.text)
             restates = any(overlap(words, b) >= 0.6 for b in body)
             if answers(section, sentence.text, language, story_date=story_date, restates=restates) is False:
-                found.append(Violation(code="off-purpose", section=section, sentence_index=index, text=sentence.text,
+                found.append(Violation(code=Code.OFF_PURPOSE, section=section, sentence_index=index, text=sentence.text,
                                        end=len(sentence.text),
                                        message=f"{SECTIONS[section].title('en')}: this sentence {_WHY[section]}"))
     return found

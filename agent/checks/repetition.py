@@ -6,9 +6,11 @@ from collections import Counter
 
 from rapidfuzz import fuzz
 
+from agent.checks.codes import Code
 from agent.schema import Violation
 from agent.text import normalize_for_compare
 
+REPETITION_CODES = frozenset({Code.REPEATED_SENTENCE, Code.LOOPING_TEXT})
 THRESHOLD = 90
 MAX_COMPARE_CHARS = 2_000  # a longer "sentence" (a 1 MB line) is compared on its start
 MAX_CANDIDATES = 16
@@ -56,7 +58,7 @@ def find_repetition(items: list[tuple[str, int, str]], threshold: int = THRESHOL
             candidates = sorted(k for k, _ in votes.most_common(MAX_CANDIDATES))  # earliest first, as before
             match = next((kept[k] for k in candidates if _repeats(key, kept[k][2], threshold)), None)
         if match:
-            out.append(Violation(code="repeated-sentence", section=section, sentence_index=index,
+            out.append(Violation(code=Code.REPEATED_SENTENCE, section=section, sentence_index=index,
                                  start=0, end=len(text), text=text,
                                  message=f"repeats {match[0]} sentence {match[1] + 1}"))
         else:
@@ -77,6 +79,6 @@ def find_looping(text: str, section: str, n: int = 4, times: int = 3) -> list[Vi
         gram = tuple(words[i:i + n])
         counts[gram] = counts.get(gram, 0) + 1
         if counts[gram] == times:
-            return [Violation(code="looping-text", section=section, start=0, end=len(text), text=text[:200],
+            return [Violation(code=Code.LOOPING_TEXT, section=section, start=0, end=len(text), text=text[:200],
                               message=f"'{' '.join(gram)}' repeats {times}+ times: the model looped")]
     return []

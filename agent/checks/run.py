@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from agent.checks.debris import find_debris, guess_language
 from agent.checks.injection import find_injection
 from agent.checks.echo import find_prompt_echo
@@ -15,10 +13,10 @@ from agent.checks.purpose import find_off_purpose
 from agent.checks.tables import find_table_defects
 from agent.house_format import LIMITS, SHORT_FIELDS
 from agent.schema import Brief, CheckReport, Passage, Violation
+from agent.text import has_words
 
 HEADLINE_MAX_WORDS, DEK_MAX_WORDS, TREND_NAME_MAX_WORDS = LIMITS.headline_words, LIMITS.dek_words, LIMITS.trend_name_words
 NOUN_PHRASE_FIELDS = ("headline", "trend")  # may be verbless: "Port Carrow's new desalination plant"
-_WORDLIKE = re.compile(r"\w\w")
 
 
 def _text_rules(section: str, text: str, index: int | None, language: str = "und") -> list[Violation]:
@@ -41,7 +39,7 @@ def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | No
         violations.append(Violation(code="no-sources", section="sources", message="the brief cites no source"))
     for section, text in (("headline", brief.headline), ("dek", brief.dek),
                           ("trend", f"{brief.trend.name}. {brief.trend.description}")):
-        if not _WORDLIKE.search(text):  # "..." or "-" is as empty as nothing
+        if not has_words(text):  # "..." or "-" is as empty as nothing
             violations.append(Violation(code="empty-section", section=section, message=f"{section} is empty"))
         violations.extend(_text_rules(section, text, 0, language))
     credited = {r.source_id for r in brief.sources}

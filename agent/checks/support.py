@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from agent.schema import Evidence, Passage, Sentence, Violation
+from agent.checks.codes import Code
+from agent.schema import Evidence, Passage, Violation
+from agent.text import alignment_stem, alignment_stems, alignment_words
+
+FACT_CODES = frozenset({Code.UNSUPPORTED_NUMBER, Code.UNSUPPORTED_NAME, Code.UNSUPPORTED_QUOTE, Code.UNSUPPORTED_CONTENT})
 
 _NUMBER_WORDS = {
     "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -57,7 +61,7 @@ def _values(text: str) -> set[float]:
     return values
 
 
-def _names_in(text: str) -> list[tuple[int, int, str]]:
+def names_in(text: str) -> list[tuple[int, int, str]]:
     """Capitalized word runs that look like names, minus function words at their start."""
     names = []
     for m in _NAME_RE.finditer(text):
@@ -78,15 +82,6 @@ def _evidence(passages: list[Passage]) -> list[Evidence]:
     return [Evidence(passage=p.id, quote=p.text[:300], start=p.start, end=p.end) for p in passages]
 
 
-def check_citations(
-    section: str, sentences: Iterable[Sentence], passages: dict[str, Passage]
-) -> list[Violation]:
-    """Sentences need citations, citations must exist, and facts must occur in what is cited."""
-    from agent.checks.claims import check_claims  # claims builds on this module
-
-    return check_claims(section, list(sentences), passages)[0]
-
-
 def unsupported_facts(section: str, index: int, text: str, cited: list[Passage], *,
                       content_supported: bool | None = None) -> list[Violation]:
     """Numbers, names and quotes missing from the cited text; content by the verifier's verdict when given
@@ -98,55 +93,43 @@ def unsupported_facts(section: str, index: int, text: str, cited: list[Passage],
     for start, end, values in numbers_in(text):
         if not values & evidence_values:
             out.append(Violation(
-                code="unsupported-number", section=section, sentence_index=index, start=start, end=end,
+                code=Code.UNSUPPORTED_NUMBER, section=section, sentence_index=index, start=start, end=end,
                 text=text[start:end], evidence=_evidence(cited),
                 message=f"'{text[start:end]}' does not occur in the cited passage(s)"))
-    for start, end, name in _names_in(text):
+    for start, end, name in names_in(text):
         if name.casefold() not in evidence_folded and not all(
             w.casefold() in evidence_folded for w in name.split()
         ):
             out.append(Violation(
-                code="unsupported-name", section=section, sentence_index=index, start=start, end=end,
+                code=Code.UNSUPPORTED_NAME, section=section, sentence_index=index, start=start, end=end,
                 text=name, evidence=_evidence(cited),
                 message=f"name '{name}' does not occur in the cited passage(s)"))
     support, missing = content_support(text, evidence_text)
     if (support < MIN_CONTENT_SUPPORT) if content_supported is None else not content_supported:
         out.append(Violation(
-            code="unsupported-content", section=section, sentence_index=index, start=0, end=len(text), text=text,
+            code=Code.UNSUPPORTED_CONTENT, section=section, sentence_index=index, start=0, end=len(text), text=text,
             evidence=_evidence(cited),
             message=f"most of the sentence is not in the cited passage(s) ({support:.0%} supported; "
                     f"not found: {', '.join(missing[:6])})"))
     for m in _QUOTE_RE.finditer(text):
         if " ".join(m.group(1).split()).casefold() not in " ".join(evidence_text.split()).casefold():
             out.append(Violation(
-                code="unsupported-quote", section=section, sentence_index=index, start=m.start(),
+                code=Code.UNSUPPORTED_QUOTE, section=section, sentence_index=index, start=m.start(),
                 end=m.end(), text=m.group(0), evidence=_evidence(cited),
                 message="quoted text does not occur verbatim in the cited passage(s)"))
     return out
 
 
-_CONTENT = re.compile(r"[a-z][a-z'’\-]{3,}")
-_FUNCTION = set("""that this with from have has were will would their there which about after before into than
-then they them said says also been being over under more most some such only other when where while because
-these those what your just very much many could should shall might must does done made make like well""".split())
 MIN_CONTENT_SUPPORT = 0.5
-
-
-def _stem(word: str) -> str:
-    word = word.replace("’", "'").removesuffix("'s")
-    for suffix in ("ings", "ing", "ies", "ied", "es", "ed", "s", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
 
 
 def content_support(text: str, evidence: str) -> tuple[float, list[str]]:
     """Share of the sentence's content words (crudely stemmed) found in the evidence, and the misses."""
-    words = [w for w in _CONTENT.findall(text.casefold()) if w not in _FUNCTION]
+    words = alignment_words(text)
     if not words:
         return 1.0, []
-    have = {_stem(w) for w in _CONTENT.findall(evidence.casefold())}
-    missing = [w for w in words if _stem(w) not in have]
+    have = alignment_stems(evidence)
+    missing = [w for w in words if alignment_stem(w) not in have]
     return 1 - len(missing) / len(words), missing
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+from agent.checks.codes import Code
 from agent.schema import Violation
 from agent.text import normalize_for_compare
 
+TABLE_CODES = frozenset({Code.DUPLICATE_TABLE_ROW, Code.TABLE_ROW_REPEATS_CELLS, Code.TABLE_COLUMN_MISMATCH})
+TABLE_DUPLICATION_CODES = TABLE_CODES - {Code.TABLE_COLUMN_MISMATCH}  # a short row is a warning, not a copy
 _SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|*[\s|]*$")
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -111,18 +114,18 @@ def table_row_defect_lines(text: str) -> list[tuple[int, str, int]]:
         parts = cells(line)
         key = normalize_for_compare(" | ".join(parts))
         if key in seen:
-            defects.append((i, "duplicate-table-row", seen[key]))
+            defects.append((i, Code.DUPLICATE_TABLE_ROW, seen[key]))
             continue
         seen[key] = i
         if header is None:
             if repeated_run(parts) is not None and len(parts) >= 3:
-                defects.append((i, "table-row-repeats-cells", -1))
+                defects.append((i, Code.TABLE_ROW_REPEATS_CELLS, -1))
             else:
                 header = parts
         elif repeated_run(parts, header) is not None or copies_header(parts, header):
-            defects.append((i, "table-row-repeats-cells", -1))
+            defects.append((i, Code.TABLE_ROW_REPEATS_CELLS, -1))
         elif len(parts) != len(header):
-            defects.append((i, "table-column-mismatch", -1))
+            defects.append((i, Code.TABLE_COLUMN_MISMATCH, -1))
     return defects
 
 
@@ -136,11 +139,11 @@ def find_table_defects(text: str, section: str = "body") -> list[Violation]:
     out = []
     for i, code, earlier in table_row_defect_lines(text):
         message = {
-            "duplicate-table-row": f"table row duplicates line {earlier + 1}",
-            "table-row-repeats-cells": "table row copies its own label or the header into its cells",
-            "table-column-mismatch": "table row has a different number of cells from the header",
+            Code.DUPLICATE_TABLE_ROW: f"table row duplicates line {earlier + 1}",
+            Code.TABLE_ROW_REPEATS_CELLS: "table row copies its own label or the header into its cells",
+            Code.TABLE_COLUMN_MISMATCH: "table row has a different number of cells from the header",
         }[code]
         out.append(Violation(code=code, section=section, start=starts[i], end=starts[i] + len(lines[i]),
                              text=lines[i], message=message,
-                             severity="warning" if code == "table-column-mismatch" else "error"))
+                             severity="warning" if code == Code.TABLE_COLUMN_MISMATCH else "error"))
     return out

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from agent.checks.meaning import Finding, meaning_changes
-from agent.checks.support import _names_in, content_support, numbers_in
+from agent.checks.support import content_support, names_in, numbers_in
 from agent.text import split_sentences
 
 WEIGHTS = Path(__file__).with_name("verifier.npz")
@@ -55,7 +55,7 @@ def claim_features(claim: str, evidence: str, *, findings: list[Finding] | None 
     bigram_share = sum(1 for a, b in bigrams if f"{a} {b}" in folded) / (len(bigrams) or 1)
     have = _values(evidence)
     evidence_folded = evidence.casefold()
-    names = [n for _, _, n in _names_in(claim)]
+    names = [n for _, _, n in names_in(claim)]
     names_found = [n for n in names if n.casefold() in evidence_folded
                    or all(w.casefold() in evidence_folded for w in n.split())]
     quotes = [q for q in _QUOTE.findall(claim)
