@@ -1,21 +1,21 @@
-"""Rule `off-purpose`: a sentence of who-benefits, the nuance, what-this-means or what-to-watch that
+"""Rule `off-purpose`: a sentence of a section with a purpose test (house_format.SectionSpec.test) that
 does not answer its section's question (agent/purposes.py; the drafter's selection uses the same tests)."""
 
 from __future__ import annotations
 
 from agent.checks.codes import Code
-from agent.house_format import SECTIONS
+from agent.house_format import CITED_SECTIONS, SECTIONS
 from agent.purposes import answers
 from agent.schema import Brief, Violation
 from agent.text import content_words, overlap
 
-_WHY = {
-    "who_benefits": "names no actor and what it gains",
-    "nuance": "says nothing disputed, uncertain or one-sided",
-    "what_this_means": "gives no implication or context (or repeats a body fact)",
-    "what_to_watch": "does not look ahead (no future step, date, plan or 'whether')",
+_WHY = {  # what a sentence that fails each purpose test lacks
+    "gain": "names no actor and what it gains",
+    "dispute": "says nothing disputed, uncertain or one-sided",
+    "implication": "gives no implication or context (or repeats a body fact)",
+    "forward": "does not look ahead (no future step, date, plan or 'whether')",
 }
-PURPOSE_SECTIONS: tuple[str, ...] = tuple(_WHY)  # the sections whose sentences must answer a question
+PURPOSE_SECTIONS: tuple[str, ...] = tuple(s.key for s in CITED_SECTIONS if s.test)  # they must answer a question
 PURPOSE_CODES = frozenset({Code.OFF_PURPOSE})
 
 
@@ -24,6 +24,7 @@ def find_off_purpose(brief: Brief, language: str) -> list[Violation]:
     body = [content_words(s.text) for p in brief.body for s in p.sentences if s.kind != "notice"]
     found = []
     for section in PURPOSE_SECTIONS:
+        spec = SECTIONS[section]
         for index, sentence in enumerate(getattr(brief, section)):
             if sentence.kind in ("notice", "computed"):
                 continue
@@ -31,6 +32,5 @@ def find_off_purpose(brief: Brief, language: str) -> list[Violation]:
             restates = any(overlap(words, b) >= 0.6 for b in body)
             if answers(section, sentence.text, language, story_date=story_date, restates=restates) is False:
                 found.append(Violation(code=Code.OFF_PURPOSE, section=section, sentence_index=index, text=sentence.text,
-                                       end=len(sentence.text),
-                                       message=f"{SECTIONS[section].title('en')}: this sentence {_WHY[section]}"))
+                                       end=len(sentence.text), message=f"{spec.title('en')}: this sentence {_WHY[spec.test]}"))
     return found
