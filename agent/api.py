@@ -145,7 +145,7 @@ def check_draft(draft: str, sources: Sequence[SourceInput] = (), *, config: Sett
     from agent.checks.learned_leakage import use_leakage_embedder
 
     settings = _settings(config)
-    if settings.embeddings.backend != "minilm":  # the learned leakage layer reads MiniLM vectors only
+    if settings.embeddings.backend == "hashing":  # the learned leakage layer reads MiniLM vectors only
         use_leakage_embedder(None)
     passages = load_corpus(sources, settings).passages if sources else None
     judge = build_claim_judge(settings) if passages is not None and use_judge else None

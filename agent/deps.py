@@ -40,8 +40,9 @@ def build_store(settings: Settings) -> PassageStore:
     """The passage store: embedded chromadb in the data dir, or the configured Chroma server."""
     from agent.store import PassageStore  # chromadb: on first use
 
-    return PassageStore(settings.data_dir, build_embedder(settings),
-                        lexical_weight=settings.embeddings.lexical_weight, server=settings.store)
+    cfg = settings.embeddings
+    return PassageStore(settings.data_dir, build_embedder(settings), lexical_weight=cfg.lexical_weight,
+                        server=settings.store, dense=cfg.dense, lazy_candidates=cfg.lazy_candidates)
 
 
 def build_call_log(settings: Settings, path: Path | None = None,
@@ -97,7 +98,10 @@ def build_registry(settings: Settings) -> TrendRegistry:
     """The tracked-trend registry in the data dir, seeded with the shipped trends unless the config names its own."""
     from agent.trends import TrendRegistry  # chromadb: on first use
 
-    registry = TrendRegistry(settings.data_dir, build_embedder(settings), settings.trends.threshold)
+    from agent.embeddings import trend_embedding_function  # the fp32 MiniLM the threshold was calibrated on
+
+    registry = TrendRegistry(settings.data_dir, trend_embedding_function(settings.embeddings),
+                             settings.trends.threshold)
     if not registry.records:
         registry.seed(settings.trends.seed_file or DEFAULT_SEED_TRENDS)
     return registry

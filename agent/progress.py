@@ -117,8 +117,12 @@ class StageRecord(NoProgress):
                     "elapsed_s": round(time.monotonic() - self._started, 1)}
 
 
+EMBED_LINE_EVERY_S = 10.0  # without a live line, a long indexing prints its progress this often
+
+
 class ConsoleProgress:
-    """Progress on stderr: one line per finished stage, and a live status line on a terminal."""
+    """Progress on stderr: one line per finished stage, and a live status line on a terminal (without one,
+    a line every EMBED_LINE_EVERY_S while passages are being embedded)."""
 
     def __init__(self, console, budget: Budget | None = None, live: bool | None = None):
         from rich.spinner import Spinner
@@ -131,6 +135,7 @@ class ConsoleProgress:
         self._calls = self._tokens = self._stage_calls = 0
         self._cost = 0.0
         self._embed: tuple[int, int, float] | None = None
+        self._embed_line_at = 0.0
         self._spinner = Spinner("dots")
         self._live = None
 
@@ -149,8 +154,16 @@ class ConsoleProgress:
 
     def embedded(self, done: int, total: int) -> None:
         with self._lock:
-            started = self._embed[2] if self._embed else time.monotonic()
+            now = time.monotonic()
+            started = self._embed[2] if self._embed else now
             self._embed = (done, total, started)
+            if done == 0:
+                self._embed_line_at = now + EMBED_LINE_EVERY_S
+            elif not self.live_enabled and done < total and now >= self._embed_line_at:
+                self._embed_line_at = now + EMBED_LINE_EVERY_S
+                rate = done / max(now - started, 1e-6)
+                self.console.print(f"  {self._stage or 'index':<9} {self._embed_text()}, about "
+                                   f"{(total - done) / max(rate, 1e-6):,.0f} s left", highlight=False, markup=False)
 
     def llm_call(self, calls: int, tokens: int, cost: float) -> None:
         with self._lock:

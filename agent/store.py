@@ -1,4 +1,10 @@
-"""chromadb passage index: idempotent indexing under a file lock, hybrid dense + BM25 search."""
+"""chromadb passage index: idempotent indexing under a file lock, hybrid dense + BM25 search.
+
+Dense vectors are made when indexing ("eager"), or ("lazy") only for the passages BM25 shortlists for
+a query, at search time: indexing then stores text and a placeholder vector in a "-lazy" collection, and
+the vectors made are added to the eager collection, so a passage is embedded once per store whichever
+mode asks.
+"""
 
 from __future__ import annotations
 
@@ -106,6 +112,18 @@ class _Pool:
     metas: list[dict]
     lexical: _Lexical
     count: int  # collection size when fetched: another writer makes it stale
+    vectors: dict[str, np.ndarray] | None = None  # lazy mode: the real vectors known so far, by id
+
+
+def _placeholder(ids: list[str], dim: int) -> list[list[float]]:
+    """Stand-in vectors for passages not embedded yet: distinct (HNSW degrades on many equal points), unit
+    length, and never read as meaning (lazy search scores only the eager collection's vectors)."""
+    out = []
+    for i in ids:
+        rng = np.random.default_rng(int(hashlib.sha256(i.encode()).hexdigest()[:15], 16))
+        vec = rng.standard_normal(dim).astype(np.float32)
+        out.append((vec / np.linalg.norm(vec)).tolist())
+    return out
 
 
 def _digest(text: str) -> str:
@@ -116,27 +134,34 @@ class PassageStore:
     """Passages of many runs in one persistent collection per embedding function."""
 
     def __init__(self, data_dir: Path, embedding_function, *, lexical_weight: float = 0.5, collection: str | None = None,
-                 server=None):
+                 server=None, dense: str = "eager", lazy_candidates: int = 48):
         self.data_dir = Path(data_dir)
         self.lexical_weight = lexical_weight
         self.ef = embedding_function
+        self.lazy = dense == "lazy"
+        self.lazy_candidates = lazy_candidates
+        self._dim: int | None = None
         self._pools: OrderedDict[tuple, _Pool] = OrderedDict()  # candidate pools by source set
         self._queries: OrderedDict[str, object] = OrderedDict()  # query embeddings by text
         prefix = server.collection_prefix if server is not None else ""
         name = collection or f"{prefix}passages-{embedding_function.name()}"
+        # lazy: text with placeholder vectors in its own collection; real vectors in the eager one (`vectors`)
+        names = [name + "-lazy", name] if self.lazy else [name]
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             if server is not None and server.host:  # a Chroma server (`chroma run`) instead of the embedded store
                 self.client = chromadb.HttpClient(host=server.host, port=server.port,
                                                   settings=ChromaSettings(anonymized_telemetry=False))
-                self.collection = self.client.get_or_create_collection(
-                    name=name, embedding_function=embedding_function, metadata={"hnsw:space": "cosine"})
+                opened = [self.client.get_or_create_collection(
+                    name=n, embedding_function=embedding_function, metadata={"hnsw:space": "cosine"}) for n in names]
             else:
                 with self._write_lock():  # two processes creating one new store would race on its tables
                     self.client = chromadb.PersistentClient(path=str(self.data_dir / "chroma"),
                                                             settings=ChromaSettings(anonymized_telemetry=False))
-                    self.collection = self.client.get_or_create_collection(
-                        name=name, embedding_function=embedding_function, metadata={"hnsw:space": "cosine"})
+                    opened = [self.client.get_or_create_collection(
+                        name=n, embedding_function=embedding_function, metadata={"hnsw:space": "cosine"})
+                        for n in names]
+            self.collection, self.vectors = opened[0], opened[-1]
         except StoreError:
             raise
         except Exception as e:  # chromadb raises many types; the user needs one line
@@ -180,13 +205,18 @@ class PassageStore:
                     listed = self.collection.get(where={"source_id": {"$in": touched}}, include=[])["ids"]
                     if stale := [i for i in listed if i not in current]:
                         self.collection.delete(ids=stale)
-                for start in range(0, len(new), 256):
+                step = 4096 if self.lazy else 256  # lazy: nothing to embed, so few large writes
+                for start in range(0, len(new), step):
                     raise_if_cancelled()  # an abandoned draft stops embedding (Cancelled is no Exception)
-                    chunk = new[start:start + 256]
-                    self.collection.add(
-                        ids=[i for i, _ in chunk], documents=[p.text for _, p in chunk],
-                        metadatas=[{"source_id": p.source_id, "k": int(p.id.split(":")[1]), "start": p.start,
-                                    "end": p.end, "outlet": outlets.get(p.source_id, "")} for _, p in chunk])
+                    chunk = new[start:start + step]
+                    chunk_ids = [i for i, _ in chunk]
+                    metas = [{"source_id": p.source_id, "k": int(p.id.split(":")[1]), "start": p.start,
+                              "end": p.end, "outlet": outlets.get(p.source_id, "")} for _, p in chunk]
+                    if self.lazy:
+                        self.collection.add(ids=chunk_ids, documents=[p.text for _, p in chunk], metadatas=metas,
+                                            embeddings=_placeholder(chunk_ids, self.dim()))
+                    else:
+                        self.collection.add(ids=chunk_ids, documents=[p.text for _, p in chunk], metadatas=metas)
                     if progress is not None:
                         progress(start + len(chunk), len(new))
         except StoreError:
@@ -211,6 +241,44 @@ class PassageStore:
         pools.move_to_end(key)
         return pool
 
+    def dim(self) -> int:
+        """Width of this store's vectors (one embedding call, once)."""
+        if self._dim is None:
+            self._dim = len(self._embed_query("dimension"))
+        return self._dim
+
+    def _lazy_vectors(self, pool: _Pool, positions: list[int]) -> np.ndarray:
+        """Real vectors of these pool passages: known ones from the eager collection, the rest embedded now and
+        added there (one write per search)."""
+        if pool.vectors is None:
+            pool.vectors = {}
+        known = pool.vectors
+        if want := [pool.ids[n] for n in positions if pool.ids[n] not in known]:
+            got = self.vectors.get(ids=want, include=["embeddings"])
+            known.update((i, np.asarray(v, dtype=np.float32)) for i, v in zip(got["ids"], got["embeddings"]))
+        if todo := [n for n in positions if pool.ids[n] not in known]:
+            raise_if_cancelled()
+            vecs = [np.asarray(v, dtype=np.float32) for v in self.ef([pool.docs[n] for n in todo])]
+            with self._write_lock():
+                self.vectors.upsert(ids=[pool.ids[n] for n in todo], embeddings=vecs,
+                                    documents=[pool.docs[n] for n in todo], metadatas=[pool.metas[n] for n in todo])
+            known.update((pool.ids[n], v) for n, v in zip(todo, vecs))
+        return np.stack([known[pool.ids[n]] for n in positions]) if positions else np.zeros((0, 1), np.float32)
+
+    def _lazy_dense(self, query: str, pool: _Pool, lexical: np.ndarray, n_results: int) -> dict:
+        """Dense ranking among the query's BM25 shortlist (all of a pool that small), shaped as chroma's reply."""
+        if len(pool.ids) <= self.lazy_candidates:
+            shortlist = list(range(len(pool.ids)))
+        else:
+            matched = np.flatnonzero(lexical > 0)
+            shortlist = sorted(matched, key=lambda n: -lexical[n])[:self.lazy_candidates]
+        vecs = self._lazy_vectors(pool, [int(n) for n in shortlist])
+        if not shortlist:
+            return {"ids": [[]], "distances": [[]]}
+        sims = vecs @ np.asarray(self._embed_query(query), dtype=np.float32)
+        order = np.argsort(-sims, kind="stable")[:n_results]
+        return {"ids": [[pool.ids[shortlist[j]] for j in order]], "distances": [[float(1 - sims[j]) for j in order]]}
+
     def _embed_query(self, query: str):
         queries = self._queries
         if query not in queries:
@@ -226,20 +294,27 @@ class PassageStore:
             total = self.collection.count()
             if total == 0:
                 return []
-            dense = self.collection.query(query_embeddings=[self._embed_query(query)],
-                                          n_results=min(max(k * 3, 20), total), where=where,
-                                          include=["documents", "metadatas", "distances"])
-            if source_ids:
-                pool = self._pool(source_ids, where, total)
+            n_results = min(max(k * 3, 20), total)
+            if self.lazy:  # the whole pool (of these sources, or of the store), then its BM25 shortlist
+                pool = self._pool(source_ids or [], where, total)
+                lexical = pool.lexical.scores(query)
+                dense = self._lazy_dense(query, pool, lexical, n_results)
             else:
-                docs = dense["documents"][0]
-                pool = _Pool(dense["ids"][0], docs, dense["metadatas"][0], _Lexical(docs), total)
+                dense = self.collection.query(query_embeddings=[self._embed_query(query)], n_results=n_results,
+                                              where=where, include=["documents", "metadatas", "distances"])
+                if source_ids:
+                    pool = self._pool(source_ids, where, total)
+                else:
+                    docs = dense["documents"][0]
+                    pool = _Pool(dense["ids"][0], docs, dense["metadatas"][0], _Lexical(docs), total)
+                lexical = pool.lexical.scores(query)
+        except StoreError:
+            raise
         except Exception as e:
             raise StoreError(f"{self.data_dir / 'chroma'}: search failed ({e.__class__.__name__}: {e})") from None
         position = {i: n for n, i in enumerate(pool.ids)}
         dense_rank = {i: r for r, i in enumerate(dense["ids"][0]) if i in position}
         dense_score = {i: 1 - d for i, d in zip(dense["ids"][0], dense["distances"][0])}
-        lexical = pool.lexical.scores(query)
         matched = np.flatnonzero(lexical > 0)  # pool order; the stable sort keeps it among equal scores
         lexical_rank = {pool.ids[n]: r for r, n in enumerate(sorted(matched, key=lambda n: -lexical[n]))}
         w = self.lexical_weight
