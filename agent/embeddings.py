@@ -103,6 +103,13 @@ class _VectorsName:
         return (lambda: cls.BASE_NAME) if obj is None else (lambda: cls.BASE_NAME + obj.name_suffix())
 
 
+def _register(ef: Any) -> None:
+    """Let chromadb rebuild this embedder from a collection's stored config by its full name (else it warns)."""
+    from chromadb.utils.embedding_functions import known_embedding_functions
+
+    known_embedding_functions.setdefault(ef.name(), type(ef))
+
+
 @lru_cache(maxsize=1)
 def _openblas_threads() -> tuple[Any, Any] | None:
     """(get, set) for the thread count of numpy's OpenBLAS, found among the loaded libraries; None elsewhere."""
@@ -232,6 +239,7 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
         self.batch_size = batch_size
         self.max_tokens = max_tokens
         self.folder = str(folder or locate_minilm())
+        _register(self)
 
     BASE_NAME = "brief-minilm-l6-v2"
     name = _VectorsName()
@@ -336,6 +344,7 @@ class OnnxMiniLMEmbedding(EmbeddingFunction[Documents]):
         self.max_tokens = max_tokens
         self.quantized = quantized
         self.folder = str(folder or locate_minilm())
+        _register(self)
 
     BASE_NAME = "brief-minilm-l6-v2-onnx"
     name = _VectorsName()

@@ -93,6 +93,9 @@ def soak(drafts: int, backend: str, trim: bool, trace: bool) -> dict:
                 gc.collect()
                 samples.append({"draft": i + 1, "rss_kb": rss_kb(), **smaps_breakdown(),
                                 "py_heap_kb": tracemalloc.get_traced_memory()[0] // 1024 if trace else None,
+                                # tracemalloc's own tables (one entry per live block and per distinct traceback):
+                                # in RSS, but not in the traced figure
+                                "tracemalloc_kb": tracemalloc.get_tracemalloc_memory() // 1024 if trace else None,
                                 "gc_objects": len(gc.get_objects()), "threads": len(os.listdir("/proc/self/task"))})
     return {"drafts": drafts, "backend": backend, "trim": trim, "arena_max": os.environ.get("MALLOC_ARENA_MAX"),
             "elapsed_s": time.monotonic() - began, "statuses": statuses, "samples": samples}
@@ -123,8 +126,10 @@ def describe(r: dict) -> list[str]:
              f"{last['rss_kb'] / 1024:.0f} MB ({(last['rss_kb'] - first['rss_kb']) / 1024:+.1f} MB); "
              + ", ".join(f"{k} {(last[k] - first[k]) / 1024:+.1f}" for k in ("heap", "anon", "file")) + " MB",
              f"  gc objects {first['gc_objects']:,} -> {last['gc_objects']:,}; threads {first['threads']} -> "
-             f"{last['threads']}" + (f"; python heap {first['py_heap_kb'] / 1024:.1f} -> {last['py_heap_kb'] / 1024:.1f} MB"
-                                   if first["py_heap_kb"] is not None else ""),
+             f"{last['threads']}" + (
+                 f"; python heap {first['py_heap_kb'] / 1024:.1f} -> {last['py_heap_kb'] / 1024:.1f} MB, tracemalloc's "
+                 f"own tables {first['tracemalloc_kb'] / 1024:.1f} -> {last['tracemalloc_kb'] / 1024:.1f} MB"
+                 if first["py_heap_kb"] is not None else ""),
              "  RSS MB by draft: " + ", ".join(f"{s['draft']}: {s['rss_kb'] / 1024:.0f}" for s in r["samples"])]
     return lines
 
