@@ -327,7 +327,11 @@ def onnx_model_file(quantized: bool = True) -> Path:
     except ImportError:
         raise ConfigError("the minilm-int8 embeddings need the 'onnx' package: run ./scripts/setup") from None
     weights, _ = _load(str(locate_minilm()))
-    return onnx_minilm.build(weights, MINILM_SHA256, quantized)
+    try:
+        return onnx_minilm.build(weights, MINILM_SHA256, quantized)
+    except OSError as e:
+        raise ConfigError(f"cannot write the ONNX MiniLM to {path.parent} ({e.strerror or e.__class__.__name__}): "
+                          "set BRIEF_MODEL_CACHE to a writable folder") from None
 
 
 class OnnxMiniLMEmbedding(EmbeddingFunction[Documents]):

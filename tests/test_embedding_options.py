@@ -177,3 +177,11 @@ def test_indexing_without_a_live_line_prints_its_rate_every_few_seconds(monkeypa
     lines = [ln for ln in out.getvalue().splitlines() if "passages embedded" in ln]
     assert len(lines) == 3  # at 12, 24 and 36 s: one line per EMBED_LINE_EVERY_S, not one per chunk
     assert lines[0].split()[:2] == ["index", "300/1,000"] and "(25/s), about 28 s left" in lines[0]
+
+
+def test_an_unwritable_model_cache_is_one_clear_error(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("BRIEF_MODEL_CACHE", str(blocked / "cache"))
+    with pytest.raises(ConfigError, match="BRIEF_MODEL_CACHE"):
+        OnnxMiniLMEmbedding()(["text"])
