@@ -435,3 +435,10 @@ def trend_embedding_function(cfg: Embeddings) -> EmbeddingFunction:
     """The trend registry's embedder: the exact fp32 MiniLM whatever the passage backend (its threshold was
     calibrated on those vectors, and an existing registry keeps its collection); hashing stays hashing."""
     return HashingEmbedding() if cfg.backend == "hashing" else MiniLMEmbedding()
+
+
+if __name__ == "__main__":  # ./scripts/setup: write the int8 ONNX MiniLM now, so no run pays for it (--fp32: that too)
+    import sys
+
+    for quantized in (True, False) if "--fp32" in sys.argv[1:] else (True,):
+        print(onnx_model_file(quantized))

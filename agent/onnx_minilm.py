@@ -3,8 +3,9 @@ then int8-quantised (dynamic, per channel) for onnxruntime.
 
 The graph is the BERT encoder the numpy path computes (6 layers, 384 wide, exact-erf GELU), with
 mean pooling and L2 normalisation inside, so a session returns finished sentence vectors.
-Built once per machine into a cache folder (`./scripts/setup` does it; a missing file is built on
-first use from the local weights in a few seconds), keyed by the weights' hash and BUILD_VERSION.
+Built once per machine into a cache folder (`./scripts/setup` runs `python -m agent.embeddings`; a
+missing file is built on first use from the local weights in a few seconds), keyed by the weights'
+hash and BUILD_VERSION.
 """
 
 from __future__ import annotations
@@ -146,13 +147,3 @@ def build(weights: dict[str, np.ndarray], weights_sha256: str, quantized: bool =
                 out = fp32
             os.replace(out, target)
     return target
-
-
-if __name__ == "__main__":  # ./scripts/setup: build the int8 file now, so no run pays for it (--fp32: that one too)
-    import sys
-
-    from agent.embeddings import MINILM_SHA256, _load, locate_minilm
-
-    weights, _ = _load(str(locate_minilm()))
-    for quantized in (True, False) if "--fp32" in sys.argv[1:] else (True,):
-        print(build(weights, MINILM_SHA256, quantized))

@@ -72,18 +72,20 @@ def _counting(store) -> list[int]:
 
 def cold_index(option: dict, corpus: Path, data_dir: Path) -> dict:
     """Ingest + store open + index + retrieve's 5 queries, timed; in a fresh process for a cold figure."""
-    from agent import api, embeddings
+    from agent import embeddings
+    from agent.api import passages_of
+    from agent.deps import build_store
     from agent.house_format import SECTIONS, SELECTION_ORDER
+    from agent.ingest import load_sources
 
     if option.get("blas_threads", 1) > 1:
         embeddings.ONE_THREAD_UP_TO_CPUS = 0  # let OpenBLAS use its threads for batches
     settings = _settings(data_dir, option)
     began = time.perf_counter()
-    loaded = api.load_sources([corpus], settings.ingest)
-    sources = loaded.sources
-    passages = api._passages(sources, settings.ingest.passage_chars)
+    sources = load_sources([corpus], settings.ingest).sources
+    passages = passages_of(sources, settings.ingest.passage_chars)
     ingested = time.perf_counter()
-    store = api._store(settings)
+    store = build_store(settings)
     counted = _counting(store)
     store.index(sources, list(passages.values()))
     indexed = time.perf_counter()
@@ -100,20 +102,22 @@ def cold_index(option: dict, corpus: Path, data_dir: Path) -> dict:
 
 def quality(option: dict, corpus: Path, data_dir: Path, k: int = 10) -> dict:
     """MRR@k and hit@1 of the fixture's queries, its passages among the synthetic corpus's."""
-    from agent import api
+    from agent.api import passages_of
+    from agent.deps import build_store
+    from agent.ingest import load_sources
     from agent.schema import Passage, Source, content_id
 
     fixture = json.loads(FIXTURE.read_text(encoding="utf-8"))
     settings = _settings(data_dir, option)
-    distractors = api.load_sources([corpus], settings.ingest).sources
+    distractors = load_sources([corpus], settings.ingest).sources
     sources, names = list(distractors), {}
-    passages = list(api._passages(distractors, settings.ingest.passage_chars).values())
+    passages = list(passages_of(distractors, settings.ingest.passage_chars).values())
     for n, (name, text) in enumerate(fixture["passages"].items(), start=len(sources) + 1):
         src = Source(id=content_id(text), outlet=name, text=text)
         sources.append(src)
         names[src.id] = name
         passages.append(Passage(id=f"S{n}:1", source_id=src.id, text=text, start=0, end=len(text)))
-    store = api._store(settings)
+    store = build_store(settings)
     store.index(sources, passages)
     ids = [s.id for s in sources]
     ranks: dict[str, list[int | None]] = {"paraphrase": [], "keyword": []}
