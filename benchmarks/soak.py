@@ -64,11 +64,23 @@ def malloc_trim() -> bool:
         return False
 
 
-def soak(drafts: int, backend: str, trim: bool, trace: bool) -> dict:
+def soak(drafts: int, backend: str, trim: bool, trace: bool, faults: bool = False) -> dict:
+    import random
+
     from agent.api import draft_brief
     from agent.config import load_settings
+    from agent.errors import BriefError
     from tests.fake_openai import FakeOpenAI
     from tests.test_graph import STORY, good_model
+
+    rng = random.Random(7)
+
+    def responder(prompt, body):
+        if faults and rng.random() < 0.10:  # benchmarks/robustness.py's soak: 10% of replies are faults
+            from benchmarks.robustness import SOAK_FAULTS
+
+            return rng.choice(SOAK_FAULTS)
+        return good_model(prompt, {**body, "messages": body["messages"][:2]})
 
     if trace:
         tracemalloc.start()
@@ -77,14 +89,18 @@ def soak(drafts: int, backend: str, trim: bool, trace: bool) -> dict:
     statuses: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="brief-soak-") as tmp, FakeOpenAI() as fake:
         fake.server.RequestHandlerClass.disable_nagle_algorithm = True
-        fake.set_responder(lambda prompt, body: good_model(prompt, {**body, "messages": body["messages"][:2]}))
+        fake.set_responder(responder)
+        drafter = {"base_url": fake.base_url, "max_attempts": 3, "max_reasks": 2, "timeout_s": 0.3 if faults else 10,
+                   "max_retry_after_s": 1}
         settings = {mode: load_settings(overrides={
-            "data_dir": str(Path(tmp) / "data"), "embeddings": {"backend": backend},
-            "drafter": {"base_url": fake.base_url, "max_attempts": 2, "timeout_s": 10}, "draft": {"mode": mode}},
-            env={}) for mode in ("sentence", "section")}
+            "data_dir": str(Path(tmp) / "data"), "embeddings": {"backend": backend}, "drafter": drafter,
+            "draft": {"mode": mode}}, env={}) for mode in ("sentence", "section")}
         for i in range(drafts):
-            result = draft_brief([STORY], config=settings["sentence" if i % 2 else "section"])
-            statuses[result.status] = statuses.get(result.status, 0) + 1
+            try:
+                status = draft_brief([STORY], config=settings["sentence" if i % 2 else "section"]).status
+            except BriefError as e:  # an injected fault the run could not get past: a typed failure
+                status = f"failed ({e.code})"
+            statuses[status] = statuses.get(status, 0) + 1
             with fake._lock:  # the fake keeps every request: the harness's memory, not the agent's
                 fake.requests.clear()
             if trim:
@@ -97,7 +113,7 @@ def soak(drafts: int, backend: str, trim: bool, trace: bool) -> dict:
                                 # in RSS, but not in the traced figure
                                 "tracemalloc_kb": tracemalloc.get_tracemalloc_memory() // 1024 if trace else None,
                                 "gc_objects": len(gc.get_objects()), "threads": len(os.listdir("/proc/self/task"))})
-    return {"drafts": drafts, "backend": backend, "trim": trim, "arena_max": os.environ.get("MALLOC_ARENA_MAX"),
+    return {"drafts": drafts, "backend": backend, "trim": trim, "faults": faults, "arena_max": os.environ.get("MALLOC_ARENA_MAX"),
             "elapsed_s": time.monotonic() - began, "statuses": statuses, "samples": samples}
 
 
@@ -108,6 +124,7 @@ def run_child(args, trim: bool, arena_max: int | None, out: Path) -> dict:
     cmd = [sys.executable, __file__, "--child", str(out), "--drafts", str(args.drafts), "--backend", args.backend]
     cmd += ["--trim"] if trim else []
     cmd += ["--tracemalloc"] if args.tracemalloc else []
+    cmd += ["--faults"] if args.faults else []
     proc = subprocess.run(cmd, env=env, cwd=str(ROOT), capture_output=True, text=True)
     if proc.returncode != 0 or not out.exists():
         return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:300], "trim": trim,
@@ -119,7 +136,8 @@ def describe(r: dict) -> list[str]:
     if "error" in r:
         return [f"trim={r['trim']} arena_max={r['arena_max']}: error {r['error']}"]
     first, last = r["samples"][0], r["samples"][-1]
-    label = (f"{r['backend']}, {'malloc_trim after each draft' if r['trim'] else 'no trim'}, "
+    label = (f"{r['backend']}{', faults' if r.get('faults') else ''}, "
+             f"{'malloc_trim after each draft' if r['trim'] else 'no trim'}, "
              f"MALLOC_ARENA_MAX={r['arena_max'] or 'default'}")
     lines = [f"{label}: {r['drafts']} drafts in {r['elapsed_s']:.0f} s, {r['statuses']}",
              f"  RSS after draft 1 {first['rss_kb'] / 1024:.0f} MB -> after draft {last['draft']} "
@@ -142,6 +160,8 @@ def main() -> None:
     parser.add_argument("--arena-max", type=int, default=None, help="also a run with MALLOC_ARENA_MAX=N")
     parser.add_argument("--compare", action="store_true", help="as is, then with malloc_trim after each draft")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python's heap (slower)")
+    parser.add_argument("--faults", action="store_true", help="10%% faulty replies and a 0.3 s timeout, as "
+                        "benchmarks/robustness.py's soak")
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -150,7 +170,7 @@ def main() -> None:
 
         args.backend = Embeddings().backend
     if args.child:
-        args.child.write_text(json.dumps(soak(args.drafts, args.backend, args.trim, args.tracemalloc)))
+        args.child.write_text(json.dumps(soak(args.drafts, args.backend, args.trim, args.tracemalloc, args.faults)))
         return
     runs = [(args.trim, None)] + ([(True, None)] if args.compare and not args.trim else [])
     runs += [(args.trim, args.arena_max)] if args.arena_max else []
