@@ -14,18 +14,16 @@ from functools import lru_cache
 
 from agent.checks.meaning_text import clauses, direction_marks, looks_english, negated
 from agent.config import VeracityConfig
-from agent.text import CURRENCIES, SCALES, STOPWORDS, UNIT_OF, Figure, figures_in
+from agent.text import ALL_STOPWORDS, CURRENCIES, SCALES, UNIT_OF, Figure, figures_in, words as words_of
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NAME_RUN = re.compile(r"[^\W\d_][\w'’-]*(?:\s+(?:de|del|la|van|von|der)?\s*[A-ZÀ-Ý][\w'’-]*)*", re.UNICODE)
 _DENIAL = re.compile(r"\b(denied|denies|deny|false|untrue|not true|no evidence|rejected the (?:claim|report)|"
                      r"desminti\w*|neg[óo] que|es falso|dément\w*|dementi\w*)\b", re.I)
-_ALL_STOP = frozenset().union(*STOPWORDS.values())
 _TIME_WORDS = frozenset("""monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow week
 month year lunes martes miércoles jueves viernes sábado domingo ayer hoy mañana semana enero febrero marzo abril
 mayo junio julio agosto septiembre octubre noviembre diciembre january february march april june july august
 september october november december""".split())
-_NOT_NAMES = _ALL_STOP | _TIME_WORDS | frozenset("""a i he she we they his her our sources officials however meanwhile
+_NOT_NAMES = ALL_STOPWORDS | _TIME_WORDS | frozenset("""a i he she we they his her our sources officials however meanwhile
 según however""".split())
 # Spanish event directions; English comes from the meaning checker's lexicon (agent.checks.meaning_text).
 _DIRECTION_ES = {w: (group, sign) for group, sign, words in (
@@ -69,9 +67,9 @@ def features(text: str) -> Features:
                      if w.casefold() not in _NOT_NAMES}
     every = figures_in(text)
     figs = tuple(f for f in every if (f.unit or f.value != f.whole) and not f.is_year)
-    figure_words = {w for f in every for w in _WORD.findall(text[f.start:f.end].casefold())}
-    words = {_stem(w) for w in _WORD.findall(text.casefold())
-             if len(w) >= 4 and not w[0].isdigit() and w not in _ALL_STOP and w not in _TIME_WORDS
+    figure_words = {w for f in every for w in words_of(text[f.start:f.end].casefold())}
+    words = {_stem(w) for w in words_of(text.casefold())
+             if len(w) >= 4 and not w[0].isdigit() and w not in ALL_STOPWORDS and w not in _TIME_WORDS
              and w not in entities and w not in figure_words and w not in SCALES and w not in UNIT_OF}
     directions, negated_event = _directions(text)
     return Features(frozenset(entities), frozenset(words), figs, frozenset(directions), bool(_DENIAL.search(text)),
@@ -90,7 +88,7 @@ def _directions(text: str) -> tuple[set[tuple[str, int]], bool]:
         marked = [(c, direction_marks(c)) for c in clauses(text)]
         return ({(g, sign) for _, marks in marked for _, g, sign in marks},
                 any(marks and negated(c) for c, marks in marked))
-    words = _WORD.findall(text.casefold())
+    words = words_of(text.casefold())
     found = {_DIRECTION_ES[w] for w in words if w in _DIRECTION_ES}
     return found, any(w in ("no", "nunca") and nxt in _DIRECTION_ES for w, nxt in zip(words, words[1:]))
 
@@ -172,6 +170,6 @@ def match_claim(claim: str, other: str, other_context: str = "", claim_context: 
 @lru_cache(maxsize=65536)
 def word_stems(text: str) -> frozenset[str]:
     """Stems of every word of four letters or more: a cheap test of whether a passage is worth reading."""
-    return frozenset(_stem(w) for w in _WORD.findall(text.casefold()) if len(w) >= 4)
+    return frozenset(_stem(w) for w in words_of(text.casefold()) if len(w) >= 4)
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from agent.house_format import CITED_SECTIONS, SECTION_KEYS, SECTIONS
+from agent.metadata import plain_text, safe_url
 
 
 class Contract(BaseModel):
@@ -62,8 +63,6 @@ class Source(Contract):
     @classmethod
     def _plain_metadata(cls, value: object, info) -> str:
         """Metadata is data, never markup: links, images, HTML and control characters are stripped."""
-        from agent.metadata import plain_text
-
         text = plain_text(value)
         return text or ("Unknown outlet" if info.field_name == "outlet" else "")
 
@@ -71,8 +70,6 @@ class Source(Contract):
     @classmethod
     def _plain_url(cls, value: object) -> str | None:
         """Only an http(s) URL with a host survives; anything else (javascript:, data:, userinfo) is None."""
-        from agent.metadata import safe_url
-
         return safe_url(value)
 
 

@@ -214,6 +214,7 @@ class Figure:
     per: str = ""
     of: str = ""
     spelled: bool = False
+    number_end: int = -1  # where the number with its suffix, percent sign and scale words ends (no unit noun)
 
     @property
     def values(self) -> set[float]:
@@ -256,12 +257,14 @@ def _is_stopword(word: str) -> bool:
     return any(word in stop for stop in STOPWORDS.values())
 
 
-def _describe(text: str, start: int, end: int) -> tuple[float, str, str, str, int]:
-    """Scale, unit, rate and share-of for the number at text[start:end]; returns the mention's new end."""
+def _describe(text: str, start: int, end: int) -> tuple[float, str, str, str, int, int]:
+    """Scale, unit, rate and share-of for the number at text[start:end]; the mention's new end and the
+    end of the number itself with its suffix, percent sign and scale words."""
     scale, unit, per, of = 1.0, "", "", ""
     sign = _SIGN_BEFORE.search(text[max(0, start - 5):start])
     if sign:
         unit = UNIT_OF.get(sign.group(1).strip().casefold(), "")
+    worded = False  # a unit word has been read (a currency sign before the number still takes a scale word)
     suffix = re.match(r"(bn|mn|k|m)\b", text[end:end + 3], re.I)
     if suffix:
         s = suffix.group(1).casefold()
@@ -272,24 +275,26 @@ def _describe(text: str, start: int, end: int) -> tuple[float, str, str, str, in
         end += suffix.end()
     percent = _PERCENT_PHRASES.match(text, end)
     if percent:
-        unit, end = "percent", percent.end()
+        unit, end, worded = "percent", percent.end(), True
     toks = [(m.group(0), m.start(), m.end()) for m in _TAIL_TOKEN.finditer(text, end, min(len(text), end + 80))]
-    i, last, modifier = 0, end, ""
+    i, last, modifier, number_end = 0, end, "", end
     while i < len(toks):
         word, a, b = toks[i]
         low = word.casefold()
         if text[last:a].strip():
             break
-        if low in SCALES and len(low) > 1 and not unit:
+        if low in SCALES and len(low) > 1 and not worded:
             scale *= SCALES[low]
+            number_end = b if number_end == last else number_end
         elif low in _CONNECTORS and scale > 1 and not unit:
             pass  # "40 millones de euros"
         elif low in ("cubic", "square") and not unit:
             modifier = low + " "
         elif not unit and low in UNIT_OF:
-            unit = UNIT_OF[low]
+            unit, worded = UNIT_OF[low], True
+            number_end = b if unit == "percent" and number_end == last else number_end
         elif not unit and len(low) >= 3 and word[0].islower() and low not in _NOT_NOUNS and not _is_stopword(low):
-            unit = _singular(low)
+            unit, worded = _singular(low), True
         elif unit == "metre" and low in ("cúbicos", "cuadrados"):
             modifier = "cubic " if low.startswith("c") else "square "
         else:
@@ -304,7 +309,7 @@ def _describe(text: str, start: int, end: int) -> tuple[float, str, str, str, in
             break
     if unit == "percent" and rest and rest[0] in _OF_WORDS:
         of = next((_singular(w) for w in rest[1:4] if not _is_stopword(w) and len(w) >= 3), "")
-    return scale, unit, per, of, max(end, last)
+    return scale, unit, per, of, max(end, last), number_end
 
 
 def figures_in(text: str, words: bool = True) -> list[Figure]:
@@ -312,19 +317,20 @@ def figures_in(text: str, words: bool = True) -> list[Figure]:
     out: list[Figure] = []
     for m in _NUM_RE.finditer(text):
         whole = parse_number(m.group(1))
-        scale, unit, per, of, end = _describe(text, m.start(), m.end())
-        out.append(Figure(m.start(), end, whole, whole * scale, unit, per, of))
+        scale, unit, per, of, end, number_end = _describe(text, m.start(), m.end())
+        out.append(Figure(m.start(), end, whole, whole * scale, unit, per, of, number_end=number_end))
     if words:
         for m in _NUM_WORD_RE.finditer(text):
             whole = float(_NUMBER_WORDS[m.group(1).casefold()])
-            scale, unit, per, of, end = _describe(text, m.start(), m.end())
-            out.append(Figure(m.start(), end, whole, whole * scale, unit, per, of, spelled=True))
+            scale, unit, per, of, end, number_end = _describe(text, m.start(), m.end())
+            out.append(Figure(m.start(), end, whole, whole * scale, unit, per, of, spelled=True, number_end=number_end))
     return sorted(out, key=lambda f: f.start)
 
 
 def number_spans(text: str) -> list[tuple[int, int, set[float]]]:
-    """agent.checks.support.numbers_in's contract, from the one parser: (start, end, acceptable values)."""
-    return [(f.start, f.end, f.values) for f in figures_in(text)]
+    """(start, end, acceptable values) of every number, its span without the unit noun: what the support rule
+    and the meaning rules compare, from the one parser that also builds the disputes."""
+    return [(f.start, f.number_end, f.values) for f in figures_in(text)]
 
 
 _WORDLIKE = re.compile(r"\w\w")

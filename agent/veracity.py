@@ -7,7 +7,6 @@ in the brief. The calibration and its worked examples are in docs/veracity.md.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -17,9 +16,7 @@ from agent.config import VeracityConfig
 from agent.independence import SourceGroup
 from agent.schema import Passage, Sentence, Veracity, VeracityFactor
 from agent.house_format import labels
-from agent.text import figures_in, split_sentences
-
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+from agent.text import figures_in, split_sentences, words as words_of
 
 
 @dataclass
@@ -97,7 +94,7 @@ def _level(groups: int) -> float:
 
 def _official(outlets: list[str], cfg: VeracityConfig) -> list[str]:
     words = {w.casefold() for w in cfg.official_outlet_words}
-    return [o for o in outlets if words & set(_WORD.findall(o.casefold()))]
+    return [o for o in outlets if words & set(words_of(o.casefold()))]
 
 
 def score_veracity(claims: list[ClaimAssessment], groups: list[SourceGroup], cited_source_ids: set[str],

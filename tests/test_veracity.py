@@ -144,6 +144,7 @@ def test_claims_match_on_event_entities_figures_and_direction(claim, other, verd
     ("3.000 viviendas", [(3000, "vivienda")]),
     ("6 percent", [(6, "percent")]), ("6 por ciento", [(6, "percent")]), ("el 12,5 % del agua", [(12.5, "percent")]),
     ("€40m and $3.5bn", [(4e7, "euro"), (3.5e9, "dollar")]),
+    ("$1.4 billion, not €900 million", [(1.4e9, "dollar"), (9e8, "euro")]),
     ("150,000 cubic metres a day", [(150_000, "cubic metre")]),
     ("200.000 metros cúbicos al día", [(200_000, "cubic metre")]),
     ("1,250.5 tonnes or 1.250,5 toneladas", [(1250.5, "tonne"), (1250.5, "tonne")]),
@@ -199,6 +200,39 @@ def test_a_spanish_figure_dispute_is_found_stated_and_scored():
     v = brief_veracity([lead], [dispute], passages, groups, {s.id for s in sources}, CFG)
     assert v.label == "Disputed" and "contradicted" in v.rationale and "40 millones de euros" in v.rationale
 
+
+
+def test_the_checker_reads_a_computed_dispute_with_the_parser_that_built_it():
+    from agent.checks.claims import check_claims
+
+    sources, passages = [], {}
+    for n, (outlet, text) in enumerate(ARENAL.items(), start=1):
+        src = Source(id=content_id(text), outlet=outlet, text=text, language="es")
+        sources.append(src)
+        passages[f"S{n}:1"] = Passage(id=f"S{n}:1", source_id=src.id, text=text, start=0, end=len(text))
+    (dispute,) = key_claim_contradictions(list(passages), passages, group_sources(sources),
+                                          {s.id: s.outlet for s in sources}, language="es")
+    violations, (verdict,) = check_claims("nuance", [dispute], passages)
+    assert violations == [] and verdict.supported
+    moved = dispute.model_copy(update={"text": dispute.text.replace("55 millones", "65 millones")})
+    assert [(v.code, v.text) for v in check_claims("nuance", [moved], passages)[0]] == [
+        ("unsupported-number", "65 millones")]
+
+
+@pytest.mark.parametrize("text, span, values", [
+    ("Critics put the cost at $1.6 billion.", "1.6 billion", {1.6, 1.6e9}),  # a scale word after a currency sign
+    ("€40 million", "40 million", {40, 4e7}),
+    ("capacity up 13.4% to serve", "13.4%", {13.4}),
+    ("1.2 billion crowns", "1.2 billion", {1.2, 1.2e9}),  # the span stops before the unit noun
+    ("40 millones de euros", "40 millones", {40, 4e7}),
+    ("40 boats sank", "40", {40}),
+    ("two districts", "two", {2}),
+    ("1,200 homes", "1,200", {1200}),
+    ("1.200 viviendas", "1.200", {1200}),  # one reading of a European thousands point, wherever it is checked
+])
+def test_number_spans_are_the_number_its_scale_and_percent_sign(text, span, values):
+    start, end, found = number_spans(text)[0]
+    assert (text[start:end], found) == (span, values)
 
 # --- the calibration's worked examples (docs/veracity.md shows these rows) ----------------
 OSTRA = {

@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 
 from agent.checks.codes import Code
+from agent.house_format import SECTIONS
 from agent.prompting import PROMPTS_DIR
 from agent.schema import Violation
 
@@ -37,8 +38,6 @@ def _grams(words: list[str], n: int) -> set[tuple[str, ...]]:
 @lru_cache(maxsize=1)
 def instruction_grams() -> tuple[frozenset, frozenset]:
     """3- and 4-word runs of our instructions (templates without their variables, section purposes)."""
-    from agent.drafting import SECTIONS
-
     texts = [_JINJA.sub(" ", p.read_text(encoding="utf-8")) for p in sorted(PROMPTS_DIR.glob("*.j2"))]
     texts += [spec.purpose for spec in SECTIONS.values()]
     words = [_words(t) for t in texts]

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from agent.errors import ConfigError
 from agent.text import detect_language
 
 WEIGHTS = Path(__file__).resolve().parent / "data" / "leakage_lr.npz"
@@ -136,8 +137,7 @@ def _embedder() -> Embed | None:
         return None
     with _lock:
         if _state["embed"] == "auto":  # the bundled MiniLM when its package is installed
-            from agent.embeddings import MiniLMEmbedding, locate_minilm
-            from agent.errors import ConfigError
+            from agent.embeddings import MiniLMEmbedding, locate_minilm  # chromadb loads only when the layer runs
 
             try:
                 _state["embed"] = MiniLMEmbedding(folder=locate_minilm())

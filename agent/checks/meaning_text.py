@@ -10,8 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from agent.checks.support import numbers_in
-from agent.text import split_sentences
+from agent.text import FUNCTION_WORDS, number_spans, split_sentences
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 
@@ -22,10 +21,12 @@ be been will would could should said says this which its their not but or who af
 OTHER_FUNCTION = frozenset("""el la los las del que y en un una por con para es se lo al le les des du et est une
 dans pour pas sur au aux der das und ist den dem nicht mit von zu auf ein eine sich il di che per non gli della
 het een van op niet zijn ook os da em não uma com pelo pela""".split())
-STOPWORDS = ENGLISH_FUNCTION | frozenset("""also about into over under more most some such only other when where
-while because these those what there here then them his her our your we you i one any all each both can could
-may might should shall must do does did done being so if up out no yes just very per its its' which whose
-whom how why new first last same own many much few""".split())
+# What a clause's content words leave out: the shared function words (agent.text) plus pronouns, quantifiers
+# and ordinals, less the words that carry a meaning change here ("before" orders events; "made", "make",
+# "like" and "well" can be the claim's verb or its manner).
+STOPWORDS = (ENGLISH_FUNCTION | FUNCTION_WORDS | frozenset("""here his her our we you i one any all each both can
+may do did so if up out no yes per its' whose whom how why new first last same own few""".split())) - frozenset(
+    "before made make like well".split())
 
 IRREGULAR = {
     "rose": "rise", "risen": "rise", "fell": "fall", "fallen": "fall", "won": "win", "lost": "lose",
@@ -268,7 +269,7 @@ class Figure:
 def figures(text: str) -> list[Figure]:
     """Numeric mentions with their scale word and unit; bare years are dates, not figures."""
     out = []
-    for start, end, values in numbers_in(text):
+    for start, end, values in number_spans(text):
         mention = text[start:end].casefold()
         glued = text[max(0, start - 1):start] == "-" and text[max(0, start - 2):start - 1].isalnum()
         if not mention[:1].isdigit() or glued:

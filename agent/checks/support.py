@@ -7,25 +7,10 @@ from typing import Iterable
 
 from agent.checks.codes import Code
 from agent.schema import Evidence, Passage, Violation
-from agent.text import alignment_stem, alignment_stems, alignment_words
+from agent.text import alignment_stem, alignment_stems, alignment_words, number_spans
 
 FACT_CODES = frozenset({Code.UNSUPPORTED_NUMBER, Code.UNSUPPORTED_NAME, Code.UNSUPPORTED_QUOTE, Code.UNSUPPORTED_CONTENT})
 
-_NUMBER_WORDS = {
-    "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
-}
-_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
-           "k": 1e3, "m": 1e6, "bn": 1e9}
-_NUMBER_RE = re.compile(
-    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:\s*(%|percent|per cent))?"
-    r"(?:\s*(thousand|million|billion|trillion|bn|k|m)\b)?",
-    re.IGNORECASE,
-)
-_WORD_NUMBER_RE = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _NAME_RE = re.compile(r"\b[A-Z][a-zA-Z'’\-]+(?:\s+[A-Z][a-zA-Z'’\-]+)*")
 _QUOTE_RE = re.compile(r"[\"“]([^\"”]{8,})[\"”]")
 # Capitalized words that are not names: sentence starters and house-format vocabulary.
@@ -41,17 +26,7 @@ _NOT_NAMES = {
 }
 
 
-def numbers_in(text: str) -> list[tuple[int, int, set[float]]]:
-    """Numeric mentions in `text` as (start, end, acceptable values)."""
-    found: list[tuple[int, int, set[float]]] = []
-    for m in _NUMBER_RE.finditer(text):
-        whole = float(m.group(1).replace(",", "") + ("." + m.group(2) if m.group(2) else ""))
-        scale = _SCALES.get((m.group(4) or "").lower(), 1.0)
-        found.append((m.start(), m.end(), {whole, whole * scale}))
-    for m in _WORD_NUMBER_RE.finditer(text):
-        value = float(_NUMBER_WORDS[m.group(1).lower()])
-        found.append((m.start(), m.end(), {value}))
-    return found
+numbers_in = number_spans  # the one figure parser (agent.text), which also builds the computed disputes
 
 
 def _values(text: str) -> set[float]:
