@@ -21,6 +21,7 @@ from agent.deps import build_store
 from agent.errors import BriefError, PathRefused, UsageError
 from agent.json_step import DraftRequest, InlineSource
 from agent.killable import KillablePool, TimedOut
+from agent.progress import Progress
 from agent.result import BriefResult
 
 if TYPE_CHECKING:
@@ -83,13 +84,13 @@ class DraftRunner:
             log.warning("warm-up: %s", e.one_line())
 
     def draft(self, request: DraftRequest, on_run: Callable[[str], None] | None = None,
-              progress=None) -> BriefResult:
+              progress: Progress | None = None) -> BriefResult:
         """What `brief draft --json -` does with the request, without the time limit; `on_run` gets the run id."""
         settings = self.settings_for(request)
         return draft_from_request(request, settings, confine=lambda strings: self.confined(strings, settings),
                                   store=self._store(settings), progress=progress, on_run=on_run)
 
-    def resume(self, run_id: str, progress=None) -> BriefResult:
+    def resume(self, run_id: str, progress: Progress | None = None) -> BriefResult:
         """Continue an interrupted run from its checkpoint (`brief resume`): finished LLM calls are not sent again."""
         settings = self.settings.brief
         return resume_brief(run_id, config=settings, store=self._store(settings), progress=progress)
@@ -119,7 +120,7 @@ class DraftRunner:
                              "and was stopped")
 
     def run(self, request: DraftRequest, *, resume_run: str | None = None,
-            on_run: Callable[[str], None] | None = None, progress=None) -> BriefResult:
+            on_run: Callable[[str], None] | None = None, progress: Progress | None = None) -> BriefResult:
         """Blocking, for the job worker: a fresh draft, or the resumption of `resume_run`; `progress` (e.g. a
         StageRecord) follows its stages and calls."""
         job = ((lambda: self.resume(resume_run, progress)) if resume_run
