@@ -1,4 +1,4 @@
-"""Wiring only: retrieve -> draft (sections) -> add_disputes -> word_disputes -> draft_headline -> check
+"""Wiring only: retrieve -> add_disputes -> draft (sections) -> word_disputes -> draft_headline -> check
 -> (revise -> check)* -> [fallback -> check] -> finalize. A node's name is the stage progress shows."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from langgraph.graph import END, START, StateGraph
 from agent import nodes
 from agent.state import BriefState, Deps
 
-NODES = ("retrieve", "draft", "add_disputes", "word_disputes", "draft_headline", "check", "revise", "fallback",
+NODES = ("retrieve", "add_disputes", "draft", "word_disputes", "draft_headline", "check", "revise", "fallback",
          "finalize")  # functions of agent/nodes.py, looked up when the graph is built
 
 
@@ -31,9 +31,9 @@ def build_graph(deps: Deps, checkpointer=None):
     for name in NODES:
         graph.add_node(name, partial(getattr(nodes, name), deps=deps))
     graph.add_edge(START, "retrieve")
-    graph.add_edge("retrieve", "draft")
-    graph.add_edge("draft", "add_disputes")
-    graph.add_edge("add_disputes", "word_disputes")
+    graph.add_edge("retrieve", "add_disputes")
+    graph.add_edge("add_disputes", "draft")
+    graph.add_edge("draft", "word_disputes")
     graph.add_edge("word_disputes", "draft_headline")
     graph.add_edge("draft_headline", "check")
     graph.add_conditional_edges(

@@ -7,7 +7,6 @@ from collections import defaultdict
 from agent.checks.injection import instruction_family
 from agent.checks.leakage import find_leakage
 from agent.checks.repetition import find_repetition
-from agent.checks.support import numbers_in
 from agent.checks.run import check_brief
 from agent.drafting import assemble_brief, extract_candidates, extract_fallback, select_passages
 from agent.house_format import SECTIONS, SELECTION_ORDER, brief_language
@@ -23,8 +22,9 @@ from agent.schema import Passage, Sentence, Trend
 from agent.state import BriefState, Deps, Status
 from agent.text import split_sentences
 from agent.veracity import key_claim_contradictions
+from agent.whole_brief import draft_whole, estimate_tokens, revise_whole, worded
 
-__all__ = ["BriefState", "Deps", "retrieve", "draft", "add_disputes", "word_disputes", "draft_headline", "check",
+__all__ = ["BriefState", "Deps", "retrieve", "add_disputes", "draft", "word_disputes", "draft_headline", "check",
            "revise", "fallback", "finalize", "first_draft"]  # BriefState stays importable here: old checkpoints name it
 
 UNTRACKED = Trend(name="Untracked story", description="No trend has been matched to this story yet.")
@@ -91,11 +91,6 @@ def _section_call(deps: Deps, state: BriefState, section: str, feedback: list[st
         return [Sentence(text=" ".join(s.text.split()), citations=s.citations) for s in draft.sentences]
 
 
-def estimate_tokens(messages: list[dict]) -> int:
-    """A conservative token estimate (3 characters a token) without a tokenizer."""
-    return sum(len(m["content"]) for m in messages) // 3 + 8 * len(messages)
-
-
 def _draft_section(state: BriefState, deps: Deps, section: str, feedback: dict[int, list[str]]) -> list[Sentence]:
     ids = state.selected.get(section, [])
     if not ids:
@@ -136,32 +131,43 @@ def _with_disputes(sections: dict[str, list[Sentence]], computed: list[Sentence]
     return sections
 
 
-def draft(state: BriefState, deps: Deps) -> dict:
-    """First draft of every section (faithful mode: composed from source sentences, with the lead)."""
-    if deps.mode == "faithful":
-        return compose_faithful(state, deps)
-    return {"sections": {name: _draft_section(state, deps, name, {}) for name in SECTIONS}}
-
-
 def add_disputes(state: BriefState, deps: Deps) -> dict:
-    """Disagreements on figures, computed from the passages, join the nuance section."""
+    """Disagreements on figures, computed from the passages before drafting (so the one-call draft can word them)."""
     every = deps.mode == "faithful" and len(state.passages) <= MAX_CANDIDATE_PASSAGES
-    return {"sections": _with_disputes(dict(state.sections), _disputes(state, every_passage=every))}
+    return {"disputes": _disputes(state, every_passage=every)}
+
+
+def draft(state: BriefState, deps: Deps) -> dict:
+    """First draft of every section, the computed disagreements joining the nuance (faithful mode: composed
+    from source sentences, with the lead; section mode: one call that also writes headline, dek and trend)."""
+    if deps.mode == "faithful":
+        update = compose_faithful(state, deps)
+    elif deps.mode == "section" and (update := draft_whole(state, deps, state.disputes)) is not None:
+        update["sections"] = _with_disputes(update["sections"], update.pop("disputes"))
+        return {**update, "drafted_whole": True}
+    else:
+        update = {"sections": {name: _draft_section(state, deps, name, {}) for name in SECTIONS}}
+    update["sections"] = _with_disputes(update["sections"], state.disputes)
+    return update
 
 
 def word_disputes(state: BriefState, deps: Deps) -> dict:
-    """The drafter words each computed disagreement (faithful mode keeps the computed line as it is)."""
+    """The drafter words each computed disagreement, one call each, unless the one-call draft did
+    (faithful mode keeps the computed line as it is)."""
     computed = [s for sents in state.sections.values() for s in sents if s.kind == "computed"]
-    if deps.mode == "faithful" or not computed:
+    if deps.mode == "faithful" or state.drafted_whole or not computed:
         return {}
     return {"sections": {name: [_word_dispute(deps, state, s) if s.kind == "computed" else s for s in sents]
                          for name, sents in state.sections.items()}}
 
 
 def draft_headline(state: BriefState, deps: Deps) -> dict:
-    """Headline, dek and a provisional trend, from the drafted body (faithful mode: from the lead)."""
+    """Headline, dek and a provisional trend, from the drafted body (faithful mode: from the lead; nothing
+    to do when the one-call draft wrote them)."""
     if deps.mode == "faithful":
         return headline_faithful(state, deps)
+    if state.drafted_whole:
+        return {}
     headline, dek = _headline_and_dek(state, deps, [])
     return {"headline": headline, "dek": dek, "trend": draft_trend(state.with_(headline=headline), deps)}
 
@@ -169,7 +175,7 @@ def draft_headline(state: BriefState, deps: Deps) -> dict:
 def first_draft(state: BriefState, deps: Deps) -> dict:
     """The draft stages in the order agent/graph.py wires them, outside the graph (node tests): one update."""
     update: dict = {}
-    for stage in (draft, add_disputes, word_disputes, draft_headline):
+    for stage in (add_disputes, draft, word_disputes, draft_headline):
         step = stage(state, deps)
         update.update(step)
         state = state.with_(**step)
@@ -183,16 +189,10 @@ def _word_dispute(deps: Deps, state: BriefState, fact: Sentence) -> Sentence:
     messages = render("nuance.drafter", fact=fact.text,
                       passages=[{"id": p.id, "text": p.text, "outlet": outlets.get(p.source_id, "")} for p in cited])
     try:
-        text = " ".join(deps.drafter.complete_json("nuance", messages, SentenceDraft).sentence.split())
+        text = deps.drafter.complete_json("nuance", messages, SentenceDraft).sentence
     except (LLMOutputInvalid, ContextTooLong):
         return fact
-    names = {outlets.get(p.source_id, "") for p in cited} - {""}
-    want = [vals for _, _, vals in numbers_in(fact.text)]
-    have = [vals for _, _, vals in numbers_in(text)]
-    keeps_figures = all(any(w & h for h in have) for w in want)
-    if keeps_figures and all(n.casefold() in text.casefold() for n in names) and not find_leakage(text, "nuance"):
-        return fact.model_copy(update={"text": text})
-    return fact
+    return worded(state, fact, text)
 
 
 def _headline_and_dek(state: BriefState, deps: Deps, feedback: list[str]) -> tuple[str, str]:
@@ -264,11 +264,16 @@ def revise(state: BriefState, deps: Deps) -> dict:
     for v in state.report.violations if state.report else []:
         if v.severity == "error":
             failing[v.section][v.sentence_index if v.sentence_index is not None else 0].append(v.message)
+    if deps.mode == "section" and (whole := revise_whole(state, deps, failing)) is not None:
+        update = {**whole, "revision": state.revision + 1}
+        if "trend" in failing:
+            update["trend"] = UNTRACKED
+        return update
     sections = dict(state.sections)
     for section in SECTIONS:
         if section in failing:
             sections[section] = _draft_section(state, deps, section, dict(failing[section]))
-    update: dict = {"sections": sections, "revision": state.revision + 1}
+    update = {"sections": sections, "revision": state.revision + 1}
     if "headline" in failing or "dek" in failing:
         feedback = failing["headline"][0] + failing["dek"][0]
         update["headline"], update["dek"] = _headline_and_dek(state.with_(sections=sections), deps, feedback)

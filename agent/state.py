@@ -56,6 +56,8 @@ class BriefState:
     shortened: dict[str, str] = field(default_factory=dict)  # verified model shortenings, so revisions reuse them
     excluded: list[str] = field(default_factory=list)  # source sentences the checker rejected (faithful mode)
     lead: Sentence | None = None  # faithful mode: the lead source sentence the headline and dek come from
+    disputes: list[Sentence] = field(default_factory=list)  # disagreements on figures, computed before drafting
+    drafted_whole: bool = False  # section mode: one call wrote the sections, headline, dek, trend and disputes
 
     def with_(self, **changes: object) -> "BriefState":
         """A copy with some fields replaced (a node's view of the state after an earlier stage)."""

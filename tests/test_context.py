@@ -22,7 +22,7 @@ def test_shrinks_on_a_context_length_error_and_never_repeats_a_request(tmp_path,
 
     def small_context(prompt, body):
         passages = PASSAGE_RE.findall(body["messages"][-1]["content"])
-        if prompt.startswith("draft_section") and len(passages) > 1:
+        if prompt.startswith(("draft_section", "draft_brief")) and len(passages) > 1:  # the one call too
             return CONTEXT_ERROR
         return good_model(prompt, body)
 
@@ -48,7 +48,7 @@ def test_packs_passages_to_fit_the_configured_context(tmp_path, fake_openai):
     wide = draft_brief([STORY], config=settings_for(tmp_path / "wide", fake_openai.base_url, mode="section",
                                                     passages_per_section=6, max_passages_per_source=3))
     most = max(len(PASSAGE_RE.findall(b["messages"][-1]["content"])) for n, b, _ in fake_openai.requests
-               if n.startswith("draft_section"))
+               if n.startswith(("draft_section", "draft_brief")))
     fake_openai.requests.clear()
     result = draft_brief([STORY], config=settings)
     assert result.status == wide.status == "published"

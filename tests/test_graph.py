@@ -12,6 +12,7 @@ import pytest
 from agent.api import draft_brief
 from agent.config import load_settings
 from agent.errors import LLMUnavailable, NoUsableSources
+from agent.purposes import answers
 from agent.result import BriefDocument
 from tests.fake_openai import Status
 
@@ -65,10 +66,38 @@ def good_model(prompt: str, body: dict):
     if prompt.startswith("draft_section"):
         return {"sentences": [{"text": answer_sentence(t, section), "citations": [pid]} for pid, t in passages[:2]]}
     if prompt == "headline":
-        return {"headline": "Velden council approves tram line extension", "dek": "The Blue line will reach the harbour district."}
+        return dict(HEADLINE)
     if prompt == "trend":
-        return {"name": "Cities Extend Light Rail", "description": "Mid-sized cities are expanding tram networks."}
+        return dict(TREND)
+    texts = dict(passages)
+    if prompt == "draft_brief":  # the whole brief at once: each section from the passage sentences that answer it
+        asked = re.findall(r'^- "(\w+)": (\d+) sentences?\. .*Passages: (.*)\.$', user, re.M)
+        facts = re.findall(r"^\d+\. (Sources disagree.*|Las fuentes.*)$", user, re.M)
+        used: set[str] = set()
+        sections = {}
+        for key, count, ids in asked:
+            own = ids.split(", ")
+            pool = [(pid, sentence) for pid in own + [p for p in texts if p not in own]
+                    for sentence in re.split(r"(?<=[.!?])\s", " ".join(texts[pid].split()))
+                    if len(sentence.split()) >= 6 and sentence not in used]
+            fits = [(pid, t) for pid, t in pool if answers(key, t) is not False][:min(int(count), 2)]
+            fits = fits or [(own[0], answer_sentence(texts[own[0]], key))]
+            used.update(t for _, t in fits)
+            sections[key] = [{"text": t, "citations": [pid]} for pid, t in fits]
+        return {"sections": sections, **HEADLINE, "trend": dict(TREND), "disputes": facts}
+    if prompt == "revise_brief":  # each rejected sentence again, from the passage it overlaps most
+        items = re.findall(r'^\d+\. Section "(\w+)": .*\n\s+Rejected: "(.*)"$', user, re.M)
+        out = {"sentences": []}
+        for key, rejected in items:
+            words = set(rejected.lower().split())
+            pid = max(texts, key=lambda p: len(words & set(texts[p].lower().split())))
+            out["sentences"].append({"text": answer_sentence(texts[pid], key), "citations": [pid]})
+        return {**out, **(HEADLINE if "were rejected:" in user else {})}
     raise AssertionError(prompt)
+
+
+HEADLINE = {"headline": "Velden council approves tram line extension", "dek": "The Blue line will reach the harbour district."}
+TREND = {"name": "Cities Extend Light Rail", "description": "Mid-sized cities are expanding tram networks."}
 
 
 @pytest.mark.parametrize("mode", ["sentence", "section"])
@@ -93,6 +122,32 @@ def test_happy_path_publishes_a_checked_brief(tmp_path, fake_openai, mode):
     assert [g["reason"] for g in saved["source_groups"]] == ["independent"] * 3
     manifest = json.loads((result.run_dir / "manifest.json").read_text())
     assert len(manifest["sources"]) == 3 and manifest["prompt_templates"]
+
+
+def test_section_mode_happy_path_makes_at_most_three_calls(tmp_path, fake_openai):
+    """A capable endpoint: one call drafts the whole brief; a rejected sentence costs one more call, not a section."""
+    fake_openai.set_responder(good_model)
+    result = draft_brief([STORY], config=settings_for(tmp_path / "clean", fake_openai.base_url, mode="section"))
+    assert result.status == "published" and result.usage.llm_calls <= 3
+    names = [r[0] for r in fake_openai.requests]
+    assert names[0] == "draft_brief" and set(names) <= {"draft_brief", "revise_brief"} and len(names) <= 3
+    assert result.brief.headline == HEADLINE["headline"] and result.brief.trend.name == TREND["name"]
+
+    def one_bad_sentence(prompt, body):
+        reply = good_model(prompt, body)
+        if prompt == "draft_brief":
+            reply["sections"]["body"][0]["text"] += " It will cost 999 million euros."
+        return reply
+
+    fake_openai.requests.clear()
+    fake_openai.set_responder(one_bad_sentence)
+    revised = draft_brief([STORY], config=settings_for(tmp_path / "revised", fake_openai.base_url, mode="section"))
+    assert revised.status == "published" and revised.usage.llm_calls <= 3
+    assert [r[0] for r in fake_openai.requests][:2] == ["draft_brief", "revise_brief"]
+    revision = fake_openai.requests[1][1]["messages"][-1]["content"]
+    assert "999" in revision and len(fake_openai.requests) <= 3
+    assert revision.count("Rejected:") < sum(len(s) for s in revised.brief.cited_sections().values())  # not all
+    assert "999" not in revised.document().model_dump_json()
 
 
 def test_leaky_draft_with_uncited_number_is_repaired_by_one_revision(tmp_path, fake_openai):

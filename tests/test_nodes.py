@@ -109,29 +109,43 @@ def test_select_passages(ranked, limit, per_source, avoid, expected):
 # --- revise ---------------------------------------------------------------------------------
 
 SECTION_REPLY = {"sentences": [{"text": "The terminal will cost 85 million crowns.", "citations": ["S1:2"]}]}
+REVISION = {"sentences": [{"text": "The terminal will cost 85 million crowns.", "citations": ["S1:2"]}]}
 
 
-def test_revise_section_mode_redrafts_only_the_failing_section_with_its_feedback():
-    drafter = Drafter(draft_section=SECTION_REPLY)
+def test_revise_section_mode_rewrites_only_the_failing_sentence_in_one_call():
+    drafter = Drafter(revise_brief=REVISION)
     s = state(report=report(("body", 1, "'999' does not occur in the cited passage(s)")))
     update = revise(s, deps(drafter=drafter))
-    assert [name for name, _ in drafter.calls] == ["draft_section.body"]
-    assert "'999' does not occur" in drafter.calls[0][1] and "was rejected" in drafter.calls[0][1]
-    assert update["sections"]["body"][0].text == "The terminal will cost 85 million crowns."
-    assert update["sections"]["nuance"] is s.sections["nuance"]  # untouched sections are kept as they are
+    assert [name for name, _ in drafter.calls] == ["revise_brief"]
+    sent = drafter.calls[0][1]
+    assert "'999' does not occur" in sent and sent.count("Rejected:") == 1 and "It will cost 999" in sent
+    assert update["sections"]["body"] == [s.sections["body"][0], Sentence(text=REVISION["sentences"][0]["text"],
+                                                                           citations=["S1:2"])]
+    assert update["sections"]["nuance"] == s.sections["nuance"]  # untouched sections are kept as they are
     assert update["revision"] == 1 and "headline" not in update and "trend" not in update
 
 
-@pytest.mark.parametrize("failing, headline_calls", [
-    ([("body", 1, "bad figure")], 0),  # a body fix does not re-draft the headline
-    ([("headline", None, "too long")], 1),
-    ([("dek", None, "repeats the body")], 1),
+def test_revise_section_mode_falls_back_to_redrafting_the_section_when_the_one_call_fails():
+    drafter = Drafter(revise_brief=LLMOutputInvalid("no valid JSON"), draft_section=SECTION_REPLY)
+    update = revise(state(report=report(("body", 1, "bad"))), deps(drafter=drafter))
+    assert [name for name, _ in drafter.calls] == ["revise_brief", "draft_section.body"]
+    assert update["sections"]["body"][0].text == "The terminal will cost 85 million crowns."
+
+
+@pytest.mark.parametrize("failing, headline_asked", [
+    ([("body", 1, "bad figure")], False),  # a body fix does not re-draft the headline
+    ([("headline", None, "too long")], True),
+    ([("dek", None, "repeats the body")], True),
 ])
-def test_revise_redrafts_the_headline_only_when_it_failed(failing, headline_calls):
-    drafter = Drafter(draft_section=SECTION_REPLY, headline={"headline": "Lisk approves terminal", "dek": "A new dek."})
+def test_revise_redrafts_the_headline_only_when_it_failed(failing, headline_asked):
+    reply = {**(REVISION if failing[0][0] == "body" else {"sentences": []}),
+             **({"headline": "Lisk approves terminal", "dek": "A new dek."} if headline_asked else {})}
+    drafter = Drafter(revise_brief=reply)
     update = revise(state(report=report(*failing)), deps(drafter=drafter))
-    assert sum(name == "headline" for name, _ in drafter.calls) == headline_calls
-    assert ("headline" in update) == bool(headline_calls)
+    assert ("were rejected:" in drafter.calls[0][1]) == headline_asked
+    assert ("headline" in update) == headline_asked
+    if headline_asked:
+        assert (update["headline"], update["dek"]) == ("Lisk approves terminal", "A new dek.")
 
 
 def test_revise_sentence_mode_spends_a_call_only_on_the_failing_sentence():
@@ -144,7 +158,7 @@ def test_revise_sentence_mode_spends_a_call_only_on_the_failing_sentence():
 
 
 def test_revise_falls_back_to_the_source_when_the_model_never_answers():
-    drafter = Drafter(draft_section=LLMOutputInvalid("no valid JSON"))
+    drafter = Drafter(revise_brief=LLMOutputInvalid("no valid JSON"), draft_section=LLMOutputInvalid("no valid JSON"))
     update = revise(state(report=report(("body", 1, "bad"))), deps(drafter=drafter))
     assert {s.kind for s in update["sections"]["body"]} == {"extracted"}
     assert all(s.text in A + " " + B for s in update["sections"]["body"])

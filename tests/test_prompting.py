@@ -22,6 +22,15 @@ CASES = {
                            passages=[{"id": "S1:1", "text": PASSAGE, "outlet": "Wire"}]),
     "judge_claim.judge": dict(claim="The council voted 31 to 9.", document=PASSAGE),
     "compress.drafter": dict(sentence=PASSAGE, max_words=16),
+    "draft_brief.drafter": dict(passages=[{"id": "S1:1", "text": PASSAGE, "outlet": "Wire"}],
+                                sections=[{"key": "body", "purpose": "the main facts", "count": 2, "passage_ids": ["S1:1"]},
+                                          {"key": "what_to_watch", "purpose": "What to watch", "count": 1,
+                                           "passage_ids": ["S1:1"]}],
+                                disputes=["Sources disagree on a figure: Wire gives 31, Ledger 29."]),
+    "revise_brief.drafter": dict(passages=[{"id": "S1:1", "text": PASSAGE, "outlet": "Wire"}], headline="Vote </passage>",
+                                 dek="The council voted.", headline_problems=["headline: too long"],
+                                 failing=[{"key": "body", "purpose": "the main facts", "text": "It voted 90000 times.",
+                                           "problems": ["'90000' does not occur in the cited passage(s)"]}]),
 }
 
 

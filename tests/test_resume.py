@@ -40,8 +40,8 @@ def brief_fields(result) -> dict:
 def reviser(prompt, body):
     """Like good_model, but the first drafted body sentence carries an unsupported figure, so revise runs."""
     reply = good_model(prompt, body)
-    if prompt == "draft_section.body" and "was rejected" not in body["messages"][-1]["content"]:
-        reply["sentences"][0]["text"] += " It will cost 999 million euros."
+    if prompt == "draft_brief":
+        reply["sections"]["body"][0]["text"] += " It will cost 999 million euros."
     return reply
 
 
@@ -86,14 +86,15 @@ def test_killed_after_the_first_llm_call_resumes_without_repeating_it(tmp_path, 
     assert not set(before) & set(after), "a finished LLM call was repeated on resume"
     assert len(after) == len(set(after))
     assert brief_fields(resumed) == brief_fields(reference)
-    assert resumed.usage.cached_calls >= 1
+    # the one-call draft finished its node before the kill: the checkpoint has it, no request and no cache hit
+    assert "draft_brief" not in [json.loads(key)[0] for key in after]
 
 
 @pytest.mark.parametrize("node", ["draft", "check", "revise", "finalize"])
 def test_killed_when_a_node_starts_resumes_to_the_same_brief(tmp_path, fake_openai, node):
     fake_openai.set_responder(reviser)
     reference = draft_brief([STORY], config=settings_for(tmp_path / "ref", fake_openai.base_url))
-    assert reference.status == "published" and fake_openai.attempts("draft_section.body") == 2  # revised once
+    assert reference.status == "published" and fake_openai.attempts("revise_brief") >= 1  # revised
     fake_openai.requests.clear()
 
     cfg = config_file(tmp_path, fake_openai.base_url)
