@@ -251,7 +251,8 @@ def _rejected_texts(state: BriefState) -> list[str]:
 
 
 def revise(state: BriefState, deps: Deps) -> dict:
-    """Send each failing sentence's violations back to the drafter; passing ones are kept."""
+    """Send each failing sentence's violations back to the drafter; passing ones are kept (section mode: every
+    failing sentence in one call; the headline only if it failed)."""
     if deps.mode == "faithful":  # no rewriting: compose again without the sentences that failed
         excluded = _rejected_texts(state)
         shortened = {k: ("" if v in excluded else v) for k, v in state.shortened.items()}  # "": keep the original

@@ -10,6 +10,7 @@ from agent.drafting import select_passages
 from agent.errors import LLMOutputInvalid
 from agent.graph import route_after_check
 from agent.house_format import SECTIONS
+from agent.independence import group_sources
 from agent.nodes import UNTRACKED, fallback, revise
 from agent.schema import CheckReport, Passage, Sentence, Source, Violation
 from agent.state import BriefState, Deps, Status
@@ -60,6 +61,7 @@ def state(**changes) -> BriefState:
     sections["body"] = [Sentence(text="The Lisk harbour board approved a ferry terminal.", citations=["S1:1"]),
                         Sentence(text="It will cost 999 million crowns.", citations=["S1:2"])]
     base = BriefState(sources=SOURCES, passages=PASSAGES, sections=sections, headline="Lisk backs terminal",
+                      groups=group_sources(SOURCES),
                       dek="A ferry terminal for Lisk.", selected={"body": ["S1:1", "S1:2"], "nuance": ["S2:1"]})
     return base.with_(**changes)
 
@@ -213,3 +215,55 @@ def test_finalize_status_is_the_enum_and_reads_as_text():
 
     assert finalize(state(report=PASS), deps())["status"] == Status.PUBLISHED == "published"
     assert finalize(state(report=FAIL), deps())["status"] == "rejected"
+
+
+# --- draft (section mode): the whole brief in one call -------------------------------------------
+
+WHOLE = {"sections": {"body": [{"text": "The Lisk harbour board approved a ferry terminal.", "citations": ["S1:1"]}],
+                      "nuance": [{"text": "Fishermen fear the works will close the north quay.", "citations": ["S2:1"]}]},
+         "headline": "Lisk approves ferry terminal", "dek": "The board backs an 85 million crown terminal.",
+         "trend": {"name": "Harbours Rebuild for Ferries", "description": "Coastal towns invest in ferry links."},
+         "disputes": []}
+
+
+def test_draft_section_mode_writes_sections_headline_and_trend_in_one_call():
+    from agent.nodes import first_draft
+
+    drafter = Drafter(draft_brief=WHOLE)
+    s = state(sections={}, headline="", dek="")
+    update = first_draft(s, deps(drafter=drafter))
+    assert [name for name, _ in drafter.calls] == ["draft_brief"]
+    prompt = drafter.calls[0][1]
+    assert '"body": ' in prompt and '"nuance": ' in prompt and '"who_benefits"' not in prompt  # no passages: not asked
+    assert update["drafted_whole"] is True and update["headline"] == "Lisk approves ferry terminal"
+    assert update["trend"].name == "Harbours Rebuild for Ferries" and update["trend"].provisional
+    assert update["sections"]["who_benefits"] == [Sentence(text=SECTIONS["who_benefits"].notice, kind="notice")]
+    assert update["sections"]["body"][0].citations == ["S1:1"]
+
+
+def test_draft_section_mode_falls_back_to_a_call_per_section_when_the_one_call_fails():
+    from agent.nodes import first_draft
+
+    drafter = Drafter(draft_brief=LLMOutputInvalid("truncated"), draft_section=SECTION_REPLY,
+                      headline={"headline": "Lisk approves terminal", "dek": "A new dek."},
+                      trend={"name": "Harbours Rebuild", "description": "Coastal towns invest in ferry links."})
+    update = first_draft(state(sections={}, headline="", dek=""), deps(drafter=drafter))
+    assert [name for name, _ in drafter.calls] == ["draft_brief", "draft_section.body", "draft_section.nuance",
+                                                   "headline", "trend"]
+    assert not update.get("drafted_whole") and update["headline"] == "Lisk approves terminal"
+
+
+@pytest.mark.parametrize("reply, kept", [
+    ("Lisk Post puts the terminal at 85 million, while Quay Weekly says 95 million.", True),
+    ("The outlets disagree about what the terminal will cost.", False),  # dropped the figures
+])
+def test_the_one_call_words_a_computed_dispute_only_if_outlets_and_figures_survive(reply, kept):
+    from agent.nodes import draft
+
+    fact = Sentence(text="Sources disagree on a figure: Lisk Post gives 85 million, Quay Weekly 95 million.",
+                    citations=["S1:2", "S2:1"], kind="computed")
+    drafter = Drafter(draft_brief={**WHOLE, "disputes": [reply]})
+    update = draft(state(sections={}, disputes=[fact]), deps(drafter=drafter))
+    assert "1. Sources disagree on a figure: Lisk Post gives 85 million" in drafter.calls[0][1]
+    (computed,) = [x for x in update["sections"]["nuance"] if x.kind == "computed"]
+    assert computed.text == (reply if kept else fact.text) and computed.citations == fact.citations
