@@ -5,7 +5,7 @@ environment variables < CLI flags. Unknown keys anywhere are errors naming the k
 
 Environment: OPENAI_API_KEY (secret, never written to disk), OPENAI_BASE_URL (both roles),
 BRIEF_DRAFTER_BASE_URL / BRIEF_JUDGE_BASE_URL, BRIEF_DRAFTER_MODEL / BRIEF_JUDGE_MODEL,
-BRIEF_DATA_DIR; BRIEF_API_TOKENS (the service's bearer tokens, read by api_tokens()).
+BRIEF_DATA_DIR, BRIEF_POSTGRES_DSN; BRIEF_API_TOKENS (the service's bearer tokens, read by api_tokens()).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
@@ -178,6 +179,21 @@ class Service(Section):
     max_check_bytes: int = Field(2_000_000, ge=1, description="Largest draft /v1/check accepts (413 above).")
     check_time_limit_s: float = Field(30.0, gt=0, description="Wall-clock limit of one /v1/check (then 504).")
     check_workers: int = Field(2, ge=1, le=16, description="Child processes that run /v1/check.")
+    workers: int = Field(1, ge=1, le=64, description="Drafts run at once against a remote endpoint (the embedded "
+                         "model is one process: with it, drafts run one at a time whatever this says).")
+
+
+class State(Section):
+    """Where jobs and graph checkpoints live: SQLite in the data dir (one server), or one PostgreSQL for every replica."""
+
+    postgres_dsn: str = Field("", description="Empty: SQLite in data_dir. A libpq DSN or URL, e.g. "
+                              "postgresql://brief@db:5432/brief; give a password via PGPASSWORD or BRIEF_POSTGRES_DSN.")
+    job_lease_s: float = Field(30.0, ge=1, description="A running job's lease, renewed while it runs; a job whose "
+                               "replica stopped renewing is taken over once its lease has run out.")
+
+    @property
+    def postgres(self) -> bool:
+        return bool(self.postgres_dsn)
 
 
 class Fetch(Section):
@@ -226,6 +242,7 @@ class Settings(Section):
     store: Store = Store()
     check: Check = Check()
     service: Service = Service()
+    state: State = State()
     fetch: Fetch = Fetch()
     feeds: Annotated[dict[str, str], AfterValidator(_feed_urls)] = Field(
         default_factory=dict, description="Named outlet feeds: name -> RSS or Atom URL (brief draft --feed NAME).")
@@ -237,6 +254,7 @@ class Settings(Section):
         data = self.model_dump(mode="json")
         for role in ("drafter", "judge"):
             data[role]["base_url"] = redact_url(data[role]["base_url"])
+        data["state"]["postgres_dsn"] = redact_dsn(data["state"]["postgres_dsn"])
         return data
 
 
@@ -248,6 +266,15 @@ class ServiceSettings(Section):
     max_body_bytes: int = Field(10_000_000, ge=1, description="Larger request bodies get 413.")
     host: str = Field("127.0.0.1", description="The bind address: off loopback, bearer tokens are required.")
     api_tokens: list[SecretStr] | None = Field(None, description="None: from BRIEF_API_TOKENS.")
+
+
+def redact_dsn(dsn: str) -> str:
+    """A PostgreSQL DSN without its password (URL userinfo, or a password=... key)."""
+    from agent.redact import redact_url
+
+    if "://" in dsn:
+        return redact_url(dsn)
+    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", dsn)
 
 
 def api_tokens(env: Mapping[str, str] | None = None) -> list[str]:
@@ -291,6 +318,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
             layer[role] = values
     if data_dir := env.get("BRIEF_DATA_DIR"):
         layer["data_dir"] = data_dir
+    if dsn := env.get("BRIEF_POSTGRES_DSN"):
+        layer["state"] = {"postgres_dsn": dsn}
     return layer
 
 

@@ -95,13 +95,14 @@ def build_eval_judge(settings: Settings, call_log: CallLog | None = None) -> LLM
 
 
 def build_registry(settings: Settings) -> TrendRegistry:
-    """The tracked-trend registry in the data dir, seeded with the shipped trends unless the config names its own."""
+    """The tracked-trend registry (in the data dir, or the Chroma server), seeded with the shipped trends unless
+    the config names its own."""
     from agent.trends import TrendRegistry  # chromadb: on first use
 
     from agent.embeddings import trend_embedding_function  # the fp32 MiniLM the threshold was calibrated on
 
     registry = TrendRegistry(settings.data_dir, trend_embedding_function(settings.embeddings),
-                             settings.trends.threshold)
+                             settings.trends.threshold, server=settings.store)
     if not registry.records:
         registry.seed(settings.trends.seed_file or DEFAULT_SEED_TRENDS)
     return registry

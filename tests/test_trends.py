@@ -1,12 +1,17 @@
-"""Trend registry: related briefs share a trend, unrelated ones get a new one, and it persists."""
+"""Trend registry: related briefs share a trend, unrelated ones get a new one, it persists, and concurrent
+writers (threads, or replicas on one Chroma server) lose nothing."""
 
+import json
+import threading
 from pathlib import Path
 
 import pytest
 
-from agent.embeddings import MiniLMEmbedding
+from agent.config import Store
+from agent.embeddings import HashingEmbedding, MiniLMEmbedding
 from agent.errors import ConfigError
 from agent.trends import TrendRegistry
+from tests.test_store_server import chroma_server  # noqa: F401  (the Chroma server fixture)
 from tests.test_render import BRIEF
 from agent.schema import Paragraph, Sentence, Trend
 
@@ -74,7 +79,8 @@ def test_an_invalid_trend_is_never_stored(tmp_path, name, description):
     poisoned = DESAL.model_copy(update={"trend": Trend(name=name, description=description)})
     assert registry.link(poisoned, "run-1", key="k") is False
     assert registry.records == {}
-    assert "evil.example" not in (tmp_path / "trends.json").read_text() if (tmp_path / "trends.json").exists() else True
+    stored = registry.collection.get(include=["documents", "metadatas"])
+    assert stored["ids"] == [] and "evil.example" not in str(stored)
 
 
 def test_a_seed_file_with_a_link_is_refused(tmp_path):
@@ -92,3 +98,59 @@ def test_lookup_finds_the_seeded_trend_a_story_belongs_to_and_nothing_for_an_unr
     assert water is not None and water.name == "Regional Water Security Under Strain"
     assert registry.lookup("Maritime museum reopens after renovation. The museum reopened with a restored "
                            "merchant ship and a new glass hall.") is None
+
+
+def test_an_old_trends_json_is_imported_once(tmp_path):
+    old = {"Water Scarcity Deepens": {"name": "Water Scarcity Deepens", "description": "Drought everywhere.",
+                                      "seeded": True, "briefs": [{"run_id": "run-1", "key": "k1", "headline": "Dry",
+                                                                  "linked_on": "2026-05-01"}]}}
+    (tmp_path / "trends.json").write_text(json.dumps(old))
+    registry = TrendRegistry(tmp_path, HashingEmbedding())
+    assert registry.records["Water Scarcity Deepens"].seeded
+    assert [b.run_id for b in registry.records["Water Scarcity Deepens"].briefs] == ["run-1"]
+    assert not (tmp_path / "trends.json").exists() and (tmp_path / "trends.json.imported").exists()
+    assert registry.link(DESAL, "run-2", key="k1") is False  # the imported key still links once only
+
+
+def _race(registries: list[TrendRegistry], per_writer: int) -> list[bool]:
+    """Each registry links its own briefs in its own thread, all proposing one new trend at the same moment."""
+    go, results, lock = threading.Barrier(len(registries)), [], threading.Lock()
+
+    def write(n: int, registry: TrendRegistry) -> None:
+        go.wait()
+        for i in range(per_writer):
+            linked = registry.link(DESAL, f"run-{n}-{i}", key=f"sources-{n}-{i}")
+            linked_again = registry.link(DESAL, f"run-x{n}-{i}", key="sources-shared")  # one key for everyone
+            with lock:
+                results.extend([linked, linked_again])
+
+    threads = [threading.Thread(target=write, args=(n, r)) for n, r in enumerate(registries)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def _check_race(registry: TrendRegistry, writers: int, per_writer: int, results: list[bool]) -> None:
+    records = registry.records
+    assert list(records) == ["Water Scarcity Deepens"]  # one trend, however many proposed it at once
+    keys = [b.key for b in records["Water Scarcity Deepens"].briefs]
+    assert sorted(k for k in keys if k != "sources-shared") == sorted(
+        f"sources-{n}-{i}" for n in range(writers) for i in range(per_writer))  # no link lost
+    assert keys.count("sources-shared") == 1 and results.count(True) == writers * per_writer + 1  # and none twice
+
+
+def test_concurrent_writers_on_one_data_dir_lose_nothing(tmp_path):
+    registries = [TrendRegistry(tmp_path, HashingEmbedding()) for _ in range(3)]
+    results = _race(registries, per_writer=6)
+    _check_race(TrendRegistry(tmp_path, HashingEmbedding()), 3, 6, results)
+
+
+def test_two_replicas_share_one_registry_on_the_chroma_server(tmp_path, chroma_server):
+    server = Store(**{**chroma_server.model_dump(), "collection_prefix": f"t-{tmp_path.name}-"})
+    a = TrendRegistry(tmp_path / "replica-a", HashingEmbedding(), server=server)  # two machines' data dirs
+    b = TrendRegistry(tmp_path / "replica-b", HashingEmbedding(), server=server)
+    results = _race([a, b], per_writer=5)
+    _check_race(b, 2, 5, results)
+    assert a.records == b.records and not (tmp_path / "replica-a" / "chroma").exists()
