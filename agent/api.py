@@ -177,9 +177,9 @@ def _execute(run: RunFolder, settings: Settings, corpus: Corpus, started: float,
     registry = build_registry(settings)
     deps = Deps(settings=settings, store=store, drafter=drafter, mode=mode, judge=judge, trends=registry)
     status_override, error = None, None
-    with open_checkpointer(run.path) as saver:
+    with open_checkpointer(run.path, settings.state.postgres_dsn) as (saver, thread_id):
         graph = build_graph(deps, checkpointer=saver)
-        cfg = {"configurable": {"thread_id": run.run_id}, "recursion_limit": 50}
+        cfg = {"configurable": {"thread_id": thread_id}, "recursion_limit": 50}
         start_input = None if resume and graph.get_state(cfg).values else BriefState(sources=sources, passages=passages)
         try:
             for event in graph.stream(start_input, cfg, stream_mode="tasks"):  # invoke(), with each node's start

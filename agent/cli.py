@@ -481,12 +481,15 @@ def serve(
     data_dir: DataDirOpt = None,
     time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="Seconds per draft, then 504.")] = 300.0,
     max_body: Annotated[int, typer.Option("--max-body-bytes", min=1, help="Larger request bodies get 413.")] = 10_000_000,
+    workers: Annotated[Optional[int], typer.Option(min=1, max=64, help="Drafts at once against a remote endpoint "
+                                                   "(default: [service] workers; the embedded model runs one).")] = None,
 ) -> None:
     """Serve the HTTP API: POST /v1/briefs, /v1/briefs:async, /v1/check; GET /v1/briefs/ID, /healthz."""
     from agent.service import serve as run_server  # fastapi and uvicorn: only for the server
 
     try:
-        settings = ServiceSettings(brief=_settings(config, data_dir), time_limit_s=time_limit, max_body_bytes=max_body)
+        brief = _settings(config, data_dir, service={"workers": workers} if workers else None)
+        settings = ServiceSettings(brief=brief, time_limit_s=time_limit, max_body_bytes=max_body)
         run_server(settings, host, port)
     except BriefError as e:
         _fail(e)

@@ -1,4 +1,5 @@
-"""Drafts for the HTTP service: one at a time, each in a thread under the time limit (then cancelled), store kept open.
+"""Drafts for the HTTP service: [service] workers at once (one with the embedded model), each in a thread under
+the time limit (then cancelled), store kept open.
 
 Checks run in killable child processes under their own limit. Path sources go through the service's
 PathPolicy (agent.confine); a request's own config file is refused.
@@ -38,12 +39,20 @@ class DraftTooLarge(UsageError):
     code = "request-too-large"
 
 
+def draft_slots(settings: Settings) -> int:
+    """Drafts that may run at once: [service] workers, but one when a model role in use is the embedded model
+    (one llama.cpp process, which answers one request at a time)."""
+    embedded = settings.drafter.embedded or (settings.check.layers == "judge" and settings.judge.embedded)
+    return 1 if embedded and settings.cache.mode != "replay" else settings.service.workers
+
+
 class DraftRunner:
-    """Drafts one at a time (one trend registry, one embedded model), each in a thread under the time limit."""
+    """Drafts in threads under the time limit, at most `slots` at once."""
 
     def __init__(self, settings: ServiceSettings):
         self.settings = settings
-        self._one_at_a_time = threading.Lock()
+        self.slots = draft_slots(settings.brief)
+        self._free_slots = threading.BoundedSemaphore(self.slots)
         self._stores: dict[tuple[str, str], PassageStore] = {}
         self._stores_lock = threading.Lock()
         self.paths = PathPolicy(settings.brief.service, settings.brief.data_dir)
@@ -103,7 +112,7 @@ class DraftRunner:
             if not future.set_running_or_notify_cancel():
                 return
             try:
-                with self._one_at_a_time, cancel_scope(abandoned):  # past the limit the draft stops, freeing the slot
+                with self._free_slots, cancel_scope(abandoned):  # past the limit the draft stops, freeing the slot
                     if abandoned.is_set():
                         raise self._timed_out()
                     result = job()

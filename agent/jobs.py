@@ -1,14 +1,17 @@
-"""Asynchronous brief jobs: a SQLite queue in the data dir that survives restarts, and one worker thread.
+"""Asynchronous brief jobs: a queue that survives restarts, and N worker threads.
 
     queued ──claim──▶ running ──▶ done    (the brief document: published or rejected)
        ▲                 │     └─▶ failed  (an error document)
-       └── server stop ──┘  re-queued at the next start, up to MAX_ATTEMPTS runs
+       └── server stop ──┘  run again, up to MAX_ATTEMPTS runs
 
 A job records its run id as soon as its run folder exists, so a re-queued job resumes that run from
 its last checkpoint (as `brief resume` does) instead of sending its finished LLM calls again.
 
-One server owns a data dir at a time (a lock file), so a starting server can safely re-queue
-every job it finds "running": the process that was running it is gone.
+Two stores, one contract (JobQueue): JobStore, SQLite in the data dir (the default), where one server owns
+the data dir (a lock file), so a starting server re-queues every job it finds "running"; and
+agent.jobs_postgres.PostgresJobStore, one queue for many replicas, where a running job holds a lease that
+its worker renews, and a job whose lease ran out (its replica died) is taken over by the next claim.
+Either way an attempt's number fences it: an outcome from an attempt that is no longer current is discarded.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -23,7 +28,7 @@ import uuid
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Protocol, TextIO
 
 from agent.errors import StoreError
 
@@ -51,6 +56,13 @@ CREATE TABLE IF NOT EXISTS jobs (
 Runner = Callable[["Job"], tuple[int, dict[str, Any]]]
 
 
+def gave_up(max_attempts: int) -> dict[str, Any]:
+    """The error document of a job whose runs were interrupted too often."""
+    return {"status": "failed", "error": {
+        "code": "interrupted", "exit_code": 1,
+        "message": f"the server stopped during this job {max_attempts} times; not retrying"}}
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -68,6 +80,29 @@ class Job:
     outcome: dict[str, Any] | None
     note: str | None
     run_id: str | None = None
+
+
+class JobQueue(Protocol):
+    """What the service and the worker need from a job store."""
+
+    def lock(self) -> None: ...
+    def unlock(self) -> None: ...
+    def requeue_interrupted(self, max_attempts: int = MAX_ATTEMPTS) -> int: ...
+    def submit(self, request: dict[str, Any]) -> str: ...
+    def get(self, job_id: str) -> Job | None: ...
+    def claim(self, worker: str = "") -> Job | None: ...
+    def renew(self, job: Job) -> bool: ...
+    def set_run(self, job: Job, run_id: str) -> None: ...
+    def finish(self, job: Job, http_status: int, outcome: dict[str, Any]) -> bool: ...
+
+
+def open_job_queue(data_dir: Path, postgres_dsn: str = "", lease_s: float = 30.0) -> JobQueue:
+    """SQLite in the data dir, or the PostgreSQL queue every replica shares when a DSN is configured."""
+    if postgres_dsn:
+        from agent.jobs_postgres import PostgresJobStore
+
+        return PostgresJobStore(data_dir, postgres_dsn, lease_s)
+    return JobStore(data_dir)
 
 
 class JobStore:
@@ -136,7 +171,7 @@ class JobStore:
                    outcome=json.loads(row["outcome"]) if row["outcome"] else None, note=row["note"],
                    run_id=row["run_id"])
 
-    def claim(self) -> Job | None:
+    def claim(self, worker: str = "") -> Job | None:
         """Mark the oldest queued job running (one transaction, so two claimers never share a job)."""
         try:
             with closing(self._connect()) as db:
@@ -149,6 +184,10 @@ class JobStore:
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: cannot claim a job ({e})") from None
         return self.get(row["id"]) if row is not None else None
+
+    def renew(self, job: Job) -> bool:
+        """Nothing to renew: this server owns the data dir, so its running jobs are its own until it stops."""
+        return True
 
     def set_run(self, job: Job, run_id: str) -> None:
         """The run folder this attempt writes to: where a re-queued attempt resumes."""
@@ -165,53 +204,81 @@ class JobStore:
 
     def requeue_interrupted(self, max_attempts: int = MAX_ATTEMPTS) -> int:
         """At start-up: jobs left running by a stopped server run again, or fail after max_attempts."""
-        gave_up = {"status": "failed", "error": {
-            "code": "interrupted", "exit_code": 1,
-            "message": f"the server stopped during this job {max_attempts} times; not retrying"}}
         self._write("UPDATE jobs SET status = 'failed', finished_at = ?, http_status = 500, outcome = ?, "
                     "note = 'interrupted too often' WHERE status = 'running' AND attempts >= ?",
-                    (_now(), json.dumps(gave_up), max_attempts))
+                    (_now(), json.dumps(gave_up(max_attempts)), max_attempts))
         return self._write("UPDATE jobs SET status = 'queued', started_at = NULL, "
                            "note = 're-queued after a server restart' WHERE status = 'running'", ())
 
 
 class JobWorker:
-    """One daemon thread: claim the oldest queued job, run it, record the outcome; wake on submit."""
+    """`workers` daemon threads: each claims the oldest queued job, runs it, records the outcome; they wake on
+    submit. One more thread renews the leases of the jobs running here, every lease_s / 3."""
 
-    def __init__(self, store: JobStore, runner: Runner, poll_s: float = 1.0):
+    def __init__(self, store: JobQueue, runner: Runner, poll_s: float = 1.0, workers: int = 1, lease_s: float = 30.0):
         self.store = store
         self.runner = runner
         self.poll_s = poll_s
-        self._wake = threading.Event()
+        self.workers = workers
+        self.lease_s = lease_s
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"  # who holds a lease
+        self._wake = threading.Condition()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._running: dict[str, Job] = {}  # job id -> the attempt running here
+        self._running_lock = threading.Lock()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="brief-jobs", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._loop, name=f"brief-jobs-{n}", daemon=True)
+                         for n in range(self.workers)]
+        self._threads.append(threading.Thread(target=self._heartbeat, name="brief-jobs-lease", daemon=True))
+        for thread in self._threads:
+            thread.start()
 
     def notify(self) -> None:
-        self._wake.set()
+        with self._wake:
+            self._wake.notify()
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop claiming; a job still running stays 'running' and is re-queued at the next start."""
+        """Stop claiming; a job still running stays 'running' and runs again later (re-queued at the next start,
+        or taken over by another replica when its lease runs out)."""
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        with self._wake:
+            self._wake.notify_all()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                job = self.store.claim()
+                job = self.store.claim(self.name)
             except StoreError as e:
                 log.error("job queue: %s", e.one_line())
                 job = None
             if job is None:
-                self._wake.wait(self.poll_s)
-                self._wake.clear()
+                with self._wake:
+                    self._wake.wait(self.poll_s)
                 continue
-            self._run(job)
+            with self._running_lock:
+                self._running[job.id] = job
+            try:
+                self._run(job)
+            finally:
+                with self._running_lock:
+                    self._running.pop(job.id, None)
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.lease_s / 3):
+            with self._running_lock:
+                running = list(self._running.values())
+            for job in running:
+                try:
+                    if not self.store.renew(job):
+                        log.warning("job %s: attempt %d lost its lease (another replica took it over); its outcome "
+                                    "will be discarded", job.id, job.attempts)
+                except StoreError as e:
+                    log.error("job %s: cannot renew its lease: %s", job.id, e.one_line())
 
     def _run(self, job: Job) -> None:
         try:

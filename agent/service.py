@@ -1,4 +1,4 @@
-"""The HTTP service behind `brief serve`: drafts and checks over JSON, async jobs kept in the data dir.
+"""The HTTP service behind `brief serve`: drafts and checks over JSON, async jobs in a queue that survives restarts.
 
     POST /v1/briefs         the request `brief draft --json -` reads -> 200 with the document it prints,
                             status "published" or "rejected" (a rejection is a result, not an error)
@@ -8,7 +8,9 @@
     GET  /healthz           {"status": "ok", "version"}; the OpenAPI schema is at /openapi.json
 
 Every error is {"status": "failed", "error": {"code", "exit_code", "message"}}, exit_code being what
-the CLI would exit with; the HTTP status comes from HTTP_STATUS. Drafts run one at a time.
+the CLI would exit with; the HTTP status comes from HTTP_STATUS. Up to [service] workers drafts run at once
+(one at a time with the embedded model). Jobs live in <data_dir>/jobs.sqlite3, or in the PostgreSQL of
+[state] postgres_dsn, which any number of replicas share (README "Scaling out").
 
 Security model (README "Security model"): path sources only under [service] path_roots when
 path_sources is on, never the data dir, no config paths in requests; bearer tokens from
@@ -38,7 +40,7 @@ from agent.draft_runner import DraftRunner, DraftTimedOut, DraftTooLarge
 from agent.progress import StageRecord
 from agent.errors import (EXIT_USAGE, BriefError, ConfigError, DataDirError, LLMError, NoUsableSources, PathRefused,
                           StoreError, UsageError)
-from agent.jobs import Job, JobStore, JobWorker
+from agent.jobs import Job, JobWorker, open_job_queue
 from agent.json_step import DraftRequest, InlineSource
 from agent.metadata import has_lone_surrogate
 from agent.redact import hide_urls
@@ -174,7 +176,8 @@ def create_app(settings: ServiceSettings | Settings) -> FastAPI:
         settings = ServiceSettings(brief=settings)
     tokens = [t.get_secret_value() for t in settings.api_tokens] if settings.api_tokens is not None else api_tokens()
     runner = DraftRunner(settings)
-    jobs = JobStore(settings.brief.data_dir)
+    state = settings.brief.state
+    jobs = open_job_queue(settings.brief.data_dir, state.postgres_dsn, state.job_lease_s)
 
     progress: dict[str, StageRecord] = {}  # running jobs' stage and calls, for GET /v1/briefs/{id}
 
@@ -198,7 +201,7 @@ def create_app(settings: ServiceSettings | Settings) -> FastAPI:
             progress.pop(job.id, None)
         return 200, result.document().model_dump(mode="json")
 
-    worker = JobWorker(jobs, run_job)
+    worker = JobWorker(jobs, run_job, workers=runner.slots, lease_s=state.job_lease_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -234,7 +237,7 @@ def create_app(settings: ServiceSettings | Settings) -> FastAPI:
 
     @app.post("/v1/briefs:async", status_code=202, response_model=JobAccepted, responses=ERRORS)
     def draft_later(body: DraftRequest, response: Response) -> JobAccepted:
-        """Queue a draft; poll the href. Jobs are kept in <data_dir>/jobs.sqlite3 across restarts."""
+        """Queue a draft; poll the href. Jobs are kept across restarts (SQLite in the data dir, or PostgreSQL)."""
         job_id = jobs.submit(body.model_dump(mode="json"))
         worker.notify()
         response.headers["Location"] = f"/v1/briefs/{job_id}"
@@ -284,5 +287,7 @@ def serve(settings: ServiceSettings, host: str = "127.0.0.1", port: int = 8000) 
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
         brief_log.addHandler(handler)
         brief_log.setLevel(logging.INFO)
-    log.info("serving http://%s:%d (data dir %s; API docs at /docs)", host, port, settings.brief.data_dir)
+    log.info("serving http://%s:%d (data dir %s; %d draft worker(s); jobs in %s; API docs at /docs)", host, port,
+             settings.brief.data_dir, app.state.runner.slots,
+             "PostgreSQL" if settings.brief.state.postgres_dsn else "the data dir")
     uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=5)

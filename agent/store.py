@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import math
 import re
+import threading
 import time
 from collections import Counter, OrderedDict
 from contextlib import contextmanager
@@ -143,6 +144,7 @@ class PassageStore:
         self._dim: int | None = None
         self._pools: OrderedDict[tuple, _Pool] = OrderedDict()  # candidate pools by source set
         self._queries: OrderedDict[str, object] = OrderedDict()  # query embeddings by text
+        self._caches = threading.RLock()  # the service drafts in several threads on one store
         prefix = server.collection_prefix if server is not None else ""
         name = collection or f"{prefix}passages-{embedding_function.name()}"
         # lazy: text with placeholder vectors in its own collection; real vectors in the eager one (`vectors`)
@@ -229,6 +231,10 @@ class PassageStore:
 
     def _pool(self, source_ids: list[str], where: dict, total: int) -> _Pool:
         """All passages of these sources, fetched and tokenized once while the collection is unchanged."""
+        with self._caches:
+            return self._cached_pool(source_ids, where, total)
+
+    def _cached_pool(self, source_ids: list[str], where: dict, total: int) -> _Pool:
         pools = self._pools
         key = tuple(sorted(set(source_ids)))
         pool = pools.get(key)
@@ -280,6 +286,10 @@ class PassageStore:
         return {"ids": [[pool.ids[shortlist[j]] for j in order]], "distances": [[float(1 - sims[j]) for j in order]]}
 
     def _embed_query(self, query: str):
+        with self._caches:
+            return self._cached_query(query)
+
+    def _cached_query(self, query: str):
         queries = self._queries
         if query not in queries:
             queries[query] = self.ef([query])[0]
