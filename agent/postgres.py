@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Callable
 
 from agent.config import redact_dsn
@@ -38,7 +39,15 @@ def setup_once(dsn: str, name: str, create: Callable[[Any], None]) -> None:
 
         conn = connect(dsn, row_factory=dict_row)
         try:
-            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"brief-agent:{name}",))
+            # polled, not a blocking pg_advisory_lock: a session blocked in a statement holds a snapshot, and the
+            # checkpointer's CREATE INDEX CONCURRENTLY in the lock holder would wait for it (a deadlock)
+            deadline = time.monotonic() + 60
+            while not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"brief-agent:{name}",)).fetchone()[
+                    "pg_try_advisory_lock"]:
+                if time.monotonic() > deadline:
+                    raise StoreError(f"{redact_dsn(dsn)}: another process has been setting up the {name} tables "
+                                     "for a minute")
+                time.sleep(0.1)
             create(conn)
             conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (f"brief-agent:{name}",))
         except psycopg.Error as e:

@@ -193,7 +193,8 @@ def create_app(settings: ServiceSettings | Settings) -> FastAPI:
             except UsageError:
                 if not job.run_id:
                     raise
-                log.warning("job %s: run %s cannot be resumed; drafting again", job.id, job.run_id)
+                log.warning("job %s: run %s cannot be resumed here (another replica's, or gone); drafting again",
+                            job.id, job.run_id)
                 result = runner.run(request, on_run=lambda run_id: jobs.set_run(job, run_id), progress=record)
         except BriefError as e:
             return http_status(e), public_error(e)

@@ -95,3 +95,13 @@ def postgres():
         pytest.skip(f"PostgreSQL could not start here: {problem}")
     yield server.dsn
     server.stop()
+
+
+def fresh_database(dsn: str, name: str) -> str:
+    """A new, empty database on the server of `dsn` (dropped first if it exists); its DSN."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return dsn.rsplit("/", 1)[0] + "/" + name

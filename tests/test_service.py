@@ -94,9 +94,10 @@ def start(tmp_path, fake_openai):
     fake_openai.set_responder(good_model)
     with_servers = []
 
-    def _start(draft: dict | None = None, **limits):
-        settings = ServiceSettings(brief=with_story_root(settings_for(tmp_path, fake_openai.base_url, **(draft or {}))),
-                                   **limits)
+    def _start(draft: dict | None = None, workers: int = 1, **limits):
+        brief = with_story_root(settings_for(tmp_path, fake_openai.base_url, **(draft or {})))
+        brief.service.workers = workers
+        settings = ServiceSettings(brief=brief, **limits)
         app = create_app(settings)
         context = running(app)
         with_servers.append(context)
@@ -171,6 +172,26 @@ def test_async_job_is_queued_then_done(start):
     job = poll_job(base, accepted["href"], lambda j: j["status"] in ("done", "failed"))
     assert job["status"] == "done" and job["attempts"] == 1 and job["http_status"] == 200
     assert job["result"]["status"] == "published" and job["result"]["brief"]["headline"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_draft_that_many_jobs_at_once(start, fake_openai, workers):
+    in_flight, peak, lock = [0], [0], threading.Lock()
+
+    def counting_model(prompt, body):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.1)
+        with lock:
+            in_flight[0] -= 1
+        return good_model(prompt, body)
+
+    base, _ = start(workers=workers)
+    fake_openai.set_responder(counting_model)
+    hrefs = [call(base, "POST", "/v1/briefs:async", {"sources": [str(STORY)]})[1]["href"] for _ in range(3)]
+    jobs = [poll_job(base, href, lambda j: j["status"] in ("done", "failed")) for href in hrefs]
+    assert [j["status"] for j in jobs] == ["done"] * 3 and peak[0] == workers
 
 
 def test_a_running_job_shows_its_stage_and_calls(start, fake_openai):
