@@ -484,6 +484,18 @@ def embedding_option_rows(tmp: Path) -> list[dict]:
     return rows
 
 
+def worker_targets(jobs: int) -> list[dict]:
+    """Briefs per minute with 1, 2 and 4 draft workers (benchmarks/throughput.py), as target rows."""
+    from benchmarks import throughput
+
+    print("running briefs per minute with 1, 2 and 4 workers …", file=sys.stderr, flush=True)
+    try:
+        return throughput.worker_rows(throughput.measure((1, 2, 4), jobs))
+    except Exception as e:  # the other rows still print
+        return [{"target": "briefs per minute, 1/2/4 workers", "value": f"failed: {e.__class__.__name__}: {e}"[:200],
+                 "limit": "", "pass": False, "note": "benchmarks/throughput.py"}]
+
+
 def _label(r: dict) -> list[str]:
     s = r["spec"]
     return [s["name"], f"{s['model']}/{s['mode']}" + ("" if s["backend"] == DEFAULT_BACKEND else f"/{s['backend']}")]
@@ -608,7 +620,8 @@ def main() -> None:
         return
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
-        tables = report_tables(saved["results"], judge(saved["results"]) + saved.get("embedding_rows", []))
+        tables = report_tables(saved["results"], judge(saved["results"]) + saved.get("embedding_rows", [])
+                               + saved.get("worker_rows", []))
         notes = report_notes(saved["results"], saved["wall_s"])
         print_report(tables, notes)
         if args.markdown_out:
@@ -624,7 +637,8 @@ def main() -> None:
             if "error" in results[-1]:
                 print(f"  failed: {results[-1]['error']}", file=sys.stderr)
         embedding_rows = embedding_option_rows(Path(tmp))
-        targets = judge(results) + embedding_rows
+        worker_rows = worker_targets(jobs=8 if args.quick else 16)
+        targets = judge(results) + embedding_rows + worker_rows
         wall = time.perf_counter() - began
         tables, notes = report_tables(results, targets), report_notes(results, wall)
         print_report(tables, notes)
@@ -633,7 +647,8 @@ def main() -> None:
     if args.json_out:
         args.json_out.write_text(json.dumps({"wall_s": wall, "cpus": _cpus(), "quick": args.quick,
                                              "results": results, "targets": targets,
-                                             "embedding_rows": embedding_rows}, indent=1, default=str))
+                                             "embedding_rows": embedding_rows, "worker_rows": worker_rows},
+                                            indent=1, default=str))
 
 
 if __name__ == "__main__":
