@@ -96,15 +96,6 @@ class JobQueue(Protocol):
     def finish(self, job: Job, http_status: int, outcome: dict[str, Any]) -> bool: ...
 
 
-def open_job_queue(data_dir: Path, postgres_dsn: str = "", lease_s: float = 30.0) -> JobQueue:
-    """SQLite in the data dir, or the PostgreSQL queue every replica shares when a DSN is configured."""
-    if postgres_dsn:
-        from agent.jobs_postgres import PostgresJobStore
-
-        return PostgresJobStore(data_dir, postgres_dsn, lease_s)
-    return JobStore(data_dir)
-
-
 class JobStore:
     """The jobs table in <data_dir>/jobs.sqlite3; a fresh connection per call, so any thread may use it."""
 

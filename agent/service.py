@@ -40,7 +40,7 @@ from agent.draft_runner import DraftRunner, DraftTimedOut, DraftTooLarge
 from agent.progress import StageRecord
 from agent.errors import (EXIT_USAGE, BriefError, ConfigError, DataDirError, LLMError, NoUsableSources, PathRefused,
                           StoreError, UsageError)
-from agent.jobs import Job, JobWorker, open_job_queue
+from agent.jobs import Job, JobQueue, JobStore, JobWorker
 from agent.json_step import DraftRequest, InlineSource
 from agent.metadata import has_lone_surrogate
 from agent.redact import hide_urls
@@ -76,6 +76,16 @@ def version() -> str:
         return metadata.version("brief-agent")
     except metadata.PackageNotFoundError:
         return "0+unknown"
+
+
+def open_job_queue(settings: Settings) -> JobQueue:
+    """SQLite in the data dir, or the PostgreSQL queue every replica shares when [state] postgres_dsn is set."""
+    state = settings.state
+    if state.postgres_dsn:
+        from agent.jobs_postgres import PostgresJobStore  # psycopg: only when configured
+
+        return PostgresJobStore(settings.data_dir, state.postgres_dsn, state.job_lease_s)
+    return JobStore(settings.data_dir)
 
 
 class JobAccepted(BaseModel):
@@ -177,7 +187,7 @@ def create_app(settings: ServiceSettings | Settings) -> FastAPI:
     tokens = [t.get_secret_value() for t in settings.api_tokens] if settings.api_tokens is not None else api_tokens()
     runner = DraftRunner(settings)
     state = settings.brief.state
-    jobs = open_job_queue(settings.brief.data_dir, state.postgres_dsn, state.job_lease_s)
+    jobs = open_job_queue(settings.brief)
 
     progress: dict[str, StageRecord] = {}  # running jobs' stage and calls, for GET /v1/briefs/{id}
 
