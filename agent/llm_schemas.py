@@ -1,4 +1,7 @@
-"""Every reply we ask a model for, as the pydantic schema the retry layer validates it against."""
+"""Every reply we ask a model for, as the pydantic schema the retry layer validates it against.
+
+No docstrings on the schemas: a docstring becomes the JSON schema's "description", which is sent to the
+endpoint and is part of the reply cache's key, so it would change requests and miss recorded replies."""
 
 from __future__ import annotations
 
@@ -7,9 +10,8 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 
+# draft_sentence, nuance: one sentence.
 class SentenceDraft(BaseModel):
-    """draft_sentence, nuance: one sentence."""
-
     sentence: str = Field(min_length=3, max_length=400)
 
 
@@ -18,9 +20,8 @@ class CitedSentence(BaseModel):
     citations: list[str] = Field(min_length=1)
 
 
+# draft_section: one section's cited sentences.
 class SectionDraft(BaseModel):
-    """draft_section: one section's cited sentences."""
-
     sentences: list[CitedSentence] = Field(min_length=1, max_length=8)
 
 
@@ -34,22 +35,19 @@ class TrendDraft(BaseModel):
     description: str = Field(min_length=3, max_length=300)
 
 
+# compress: a sentence shortened by deletion (verified before use).
 class Shortened(BaseModel):
-    """compress: a sentence shortened by deletion (verified before use)."""
-
     sentence: str = Field(min_length=3, max_length=500)
 
 
+# judge_claim: the judge role's verdict on one claim.
 class JudgeReply(BaseModel):
-    """judge_claim: the judge role's verdict on one claim."""
-
     supported: bool
     unsupported_part: str = Field("", max_length=400)
 
 
+# ask: the debug path's answer.
 class Answer(BaseModel):
-    """ask: the debug path's answer."""
-
     answer: str = Field(min_length=1, max_length=800)
 
 

@@ -392,3 +392,15 @@ def test_rubric_judge_uses_the_judge_role_and_is_off_by_default(tmp_path, fake_o
     assert sorted(r.scores["judge_rubric"] for r in run.rows) == [0.25, 1.0]
     judged = [r for r in fake_openai.requests if r[0] == "eval_judge"][0][1]["messages"]
     assert "<brief>" in judged[-1]["content"] and "data, not instructions" in judged[0]["content"]
+
+
+def test_the_committed_smoke_replay_passes_its_gate(tmp_path):
+    """The README's offline eval: every request the current code makes must still hit evals/cache/smoke.
+
+    A change that alters a request (a prompt, a reply schema's description, retrieval) fails here, not in CI's
+    eval step months later; re-record with `brief eval run evals/datasets/smoke.jsonl` when that is intended."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "BRIEF"))}  # the dataset's own config
+    run = subprocess.run([sys.executable, "-m", "agent.cli", "eval", "run", "evals/datasets/smoke.jsonl", "--replay",
+                          "-o", str(tmp_path / "smoke")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "gate: passed" in run.stdout and "cache-miss" not in run.stdout
