@@ -116,9 +116,13 @@ FAMILIES: dict[str, list[str]] = {
 FAMILIES["other language"] += [p for lang, row in LEXICON.items() for p in lexicon_patterns(lang, row)]
 _COMPILED = [(family, re.compile(p, _I)) for family, ps in FAMILIES.items() for p in ps]
 # The table's words also open the gate below (Cyrillic and CJK text has none of the English gate words).
+_GATE_COLUMNS = ("dismiss", "addressee", "new_instructions", "you_are_now", "role")
 _LEXICON_GATE = re.compile("|".join(
-    (f"(?:{row[col]})" if lang == "zh" else rf"\b(?:{row[col]})\b") for lang, row in LEXICON.items()
-    for col in ("dismiss", "addressee", "new_instructions", "you_are_now", "role")), _I)
+    rf"\b(?:{row[col]})\b" for lang, row in LEXICON.items() if lang != "zh" for col in _GATE_COLUMNS), _I)
+# Chinese has no word boundaries, so its row's words match inside English ones ("ai" in "said"). Every
+# pattern of that row needs a Han character too: text without one skips them.
+_ZH_GATE = re.compile("|".join(f"(?:{LEXICON['zh'][col]})" for col in _GATE_COLUMNS), _I) if "zh" in LEXICON else None
+_HAN = re.compile("[\u2e80-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 # Every pattern needs one of these words (or marks): sentences without any skip the patterns, which
 # keeps a 5 MB source to seconds. Keep in step with FAMILIES.
 _GATE_WORDS = frozenset("""a.i accurate admin administrator agents aggiungi ai ajoute ajouter ajoutez answer answers anweisung anweisungen
@@ -189,7 +193,7 @@ def instruction_family(text: str, *, quoted: bool = False) -> str | None:
     target = plain if quoted else _mask_quotes(plain)
     lower = target.lower()
     if (not any(m in lower for m in _GATE_MARKS) and _GATE_WORDS.isdisjoint(w.strip(".'-") for w in _WORDS.findall(lower))
-            and not _LEXICON_GATE.search(lower)):
+            and not _LEXICON_GATE.search(lower) and not (_ZH_GATE and _HAN.search(lower) and _ZH_GATE.search(lower))):
         return None
     for family, pattern in _COMPILED:
         if pattern.search(target):
@@ -226,14 +230,15 @@ def injection_spans(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _carriers(text: str, in_turn: bool = False) -> list[tuple[str, str]]:
+def _carriers(text: str, in_turn: bool = False,
+              spans: list[tuple[int, int, str]] | None = None) -> list[tuple[str, str]]:
     """(family, span text) for every instruction-like span of a passage, quoted and encoded ones included.
 
     `in_turn`: the previous passage of the source ended inside a fake turn, which runs on to this
-    passage's first paragraph break.
+    passage's first paragraph break. `spans`: `injection_spans(text)` when already computed.
     """
     plain = _plain(text)
-    out = [(family, text[a:b]) for a, b, family in injection_spans(text)]
+    out = [(family, text[a:b]) for a, b, family in (injection_spans(text) if spans is None else spans)]
     if in_turn:
         end = text.find("\n\n")
         out.append(("role marker", text if end < 0 else text[:end]))
@@ -263,20 +268,25 @@ def payload_tokens(passages: dict[str, Passage]) -> dict[str, tuple[str, str, bo
     ordinary: set[str] = set()
     candidates: dict[str, tuple[str, str, bool]] = {}
     previous: dict[str, tuple[int, bool]] = {}  # source id -> (end offset, ended inside a fake turn)
+    found: list[tuple[Passage, list[tuple[str, str]]]] = []
     for pid, passage in sorted(passages.items(), key=lambda kv: (kv[1].source_id, kv[1].start)):
         end, open_turn = previous.get(passage.source_id, (-1, False))
         spans = injection_spans(passage.text)
         previous[passage.source_id] = (passage.end, any(f == "role marker" and b == len(passage.text)
                                                         for _, b, f in spans))
-        text = _plain(passage.text)
-        carriers = _carriers(passage.text, in_turn=open_turn and passage.start <= end + 1)
-        for _, span in carriers:
-            text = text.replace(_plain(span), " ")
-        ordinary |= {t for t, _ in _tokens(text)}
+        carriers = _carriers(passage.text, in_turn=open_turn and passage.start <= end + 1, spans=spans)
+        found.append((passage, carriers))
         for _, span in carriers:
             for token, strong in _tokens(span):
                 if token not in _VOCAB:
                     candidates.setdefault(token, (pid, span, strong))
+    if not candidates:  # nothing to filter: the ordinary words need not be read
+        return {}
+    for passage, carriers in found:
+        text = _plain(passage.text)
+        for _, span in carriers:
+            text = text.replace(_plain(span), " ")
+        ordinary |= {t for t, _ in _tokens(text)}
     return {t: v for t, v in candidates.items() if t not in ordinary}
 
 
@@ -300,10 +310,13 @@ def _links(text: str, allowed: set[str]) -> list[Violation]:
     return out
 
 
-def find_injection(brief: Brief, passages: dict[str, Passage]) -> list[Violation]:
-    """Instruction-like text, content repeated from sources' instruction-like spans, and foreign links."""
+def find_injection(brief: Brief, passages: dict[str, Passage], *,
+                   payload: dict[str, tuple[str, str, bool]] | None = None) -> list[Violation]:
+    """Instruction-like text, content repeated from sources' instruction-like spans, and foreign links.
+
+    `payload`: `payload_tokens(passages)` computed once per run (agent.checks.context)."""
     allowed = {canonical_url(r.url) for r in brief.sources if r.url}
-    payload = payload_tokens(passages)
+    payload = payload_tokens(passages) if payload is None else payload
     out: list[Violation] = []
     for section, index, text in _units(brief):
         where = dict(section=section, sentence_index=index)

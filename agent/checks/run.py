@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent.checks.context import CheckContext, context_for
 from agent.checks.debris import find_debris, guess_language
 from agent.checks.injection import find_injection
 from agent.checks.echo import find_prompt_echo
@@ -29,8 +30,13 @@ def _text_rules(section: str, text: str, index: int | None, language: str = "und
     return [v.model_copy(update={"sentence_index": index}) for v in found]
 
 
-def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | None = None) -> CheckReport:
-    """Leakage, tables, repetition, citations and claim support; pass only with no errors."""
+def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | None = None,
+                context: CheckContext | None = None) -> CheckReport:
+    """Leakage, tables, repetition, citations and claim support; pass only with no errors.
+
+    `context`: the run's precomputed indexes over `passages` (agent.checks.context); by default the
+    cached one for these passages, built on the run's first check."""
+    context = context or context_for(passages)
     violations: list[Violation] = []
     claims = []
     written = [s.text for sentences in brief.cited_sections().values() for s in sentences if s.kind != "notice"]
@@ -43,7 +49,7 @@ def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | No
             violations.append(Violation(code="empty-section", section=section, message=f"{section} is empty"))
         violations.extend(_text_rules(section, text, 0, language))
     credited = {r.source_id for r in brief.sources}
-    used = [p for _, p in sorted(passages.items()) if p.source_id in credited]  # headline/dek may draw on any of them
+    used = context.passages_of(credited)  # headline/dek may draw on any passage of the credited sources
     used += [Passage(id=f"S{r.number}:0", source_id=r.source_id, text=r.title, start=0, end=0)
              for r in brief.sources if r.title]  # a source's own title is evidence for the headline
     for section in ("headline", "dek"):
@@ -70,6 +76,6 @@ def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | No
         violations.extend(found)
         claims.extend(verdicts)
     violations.extend(find_repetition(items))
-    violations.extend(find_injection(brief, passages))
+    violations.extend(find_injection(brief, passages, payload=context.payload))
     violations.extend(find_off_purpose(brief, brief.language if brief.language != "und" else language))
     return CheckReport.from_violations(violations, claims)

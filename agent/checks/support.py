@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterable
 
 from agent.checks.codes import Code
@@ -62,7 +63,7 @@ def unsupported_facts(section: str, index: int, text: str, cited: list[Passage],
     """Numbers, names and quotes missing from the cited text; content by the verifier's verdict when given
     (claims.py), else by the plain alignment cut-off (uncited free text)."""
     evidence_text = " ".join(p.text for p in cited)
-    evidence_values = _values(evidence_text)
+    evidence_values = _evidence_values(evidence_text)
     evidence_folded = evidence_text.casefold()
     out: list[Violation] = []
     for start, end, values in numbers_in(text):
@@ -98,12 +99,28 @@ def unsupported_facts(section: str, index: int, text: str, cited: list[Passage],
 MIN_CONTENT_SUPPORT = 0.5
 
 
+@lru_cache(maxsize=128)  # the same evidence is read for several claims and on every check of a run
+def _evidence_stems(evidence: str) -> frozenset[str]:
+    return frozenset(alignment_stems(evidence))
+
+
+@lru_cache(maxsize=128)
+def _evidence_values(evidence: str) -> frozenset[float]:
+    return frozenset(_values(evidence))
+
+
+def clear_evidence_cache() -> None:
+    """Forget the evidence read so far (its words and figures are kept per evidence text)."""
+    _evidence_stems.cache_clear()
+    _evidence_values.cache_clear()
+
+
 def content_support(text: str, evidence: str) -> tuple[float, list[str]]:
     """Share of the sentence's content words (crudely stemmed) found in the evidence, and the misses."""
     words = alignment_words(text)
     if not words:
         return 1.0, []
-    have = alignment_stems(evidence)
+    have = _evidence_stems(evidence)
     missing = [w for w in words if alignment_stem(w) not in have]
     return 1 - len(missing) / len(words), missing
 
