@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import chain
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -37,10 +36,16 @@ def canonical_url(url: str | None) -> str | None:
 
 
 def shingles(text: str, size: int = 5) -> set[int]:
+    """Hashes of the text's `size`-word sequences (casefolded); a shorter text is one shingle."""
+    return set(_shingle_array(text, size).tolist())
+
+
+def _shingle_array(text: str, size: int = 5) -> np.ndarray:
+    """`shingles` as a sorted array of distinct int64 hashes (what the grouping index is built from)."""
     words = _WORD.findall(text.casefold())
     if len(words) < size:
-        return {hash(tuple(words))}
-    return set(map(hash, zip(*(words[k:] for k in range(size)))))  # the tuples words[i:i + size], built in C
+        return np.array([hash(tuple(words))], dtype=np.int64)
+    return np.unique(np.fromiter(map(hash, zip(*(words[k:] for k in range(size)))), dtype=np.int64))
 
 
 def containment(a: set[int], b: set[int]) -> float:
@@ -50,8 +55,8 @@ def containment(a: set[int], b: set[int]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
-def _near_duplicate_pairs(sets: list[set[int]], threshold: float) -> set[tuple[int, int]]:
-    """Every pair (i < j) with containment(sets[i], sets[j]) >= threshold, without comparing all pairs.
+def _near_duplicate_pairs(arrays: list[np.ndarray], threshold: float) -> set[tuple[int, int]]:
+    """Every pair (i < j) with containment(shingles i, shingles j) >= threshold, without comparing all pairs.
 
     Exact, by prefix filtering (as in set-similarity joins): if the smaller set A needs k shared
     shingles, any |A| - k + 1 of its shingles include one that the other set holds, so an inverted
@@ -61,12 +66,11 @@ def _near_duplicate_pairs(sets: list[set[int]], threshold: float) -> set[tuple[i
     `containment` itself: the pairs are exactly those of the all-pairs loop, and the work grows with
     the corpus' shingles (one sort), not with its pairs.
     """
+    n = len(arrays)
     if threshold <= 0:  # every pair holds: nothing to filter
-        return {(i, j) for i in range(len(sets)) for j in range(i + 1, len(sets))
-                if containment(sets[i], sets[j]) >= threshold}
-    n = len(sets)
-    sizes = np.fromiter(map(len, sets), dtype=np.int64, count=n)
-    flat = np.fromiter(chain.from_iterable(sets), dtype=np.int64, count=int(sizes.sum()))
+        return {(i, j) for i in range(n) for j in range(i + 1, n)}
+    sizes = np.fromiter(map(len, arrays), dtype=np.int64, count=n)
+    flat = np.concatenate(arrays) if n else np.empty(0, dtype=np.int64)
     if not len(flat):
         return set()
     order = np.argsort(flat)  # the inverted index: entries grouped by shingle
@@ -99,7 +103,7 @@ def _near_duplicate_pairs(sets: list[set[int]], threshold: float) -> set[tuple[i
     bound = found + (held - looked)[source]  # shingles found + shingles not looked up
     pairs: set[tuple[int, int]] = set()
     for i, j in zip(source[bound >= need[source]].tolist(), partner[bound >= need[source]].tolist()):
-        if containment(sets[i], sets[j]) >= threshold:
+        if containment(set(arrays[i].tolist()), set(arrays[j].tolist())) >= threshold:
             pairs.add((min(i, j), max(i, j)))
     return pairs
 
@@ -128,7 +132,7 @@ def group_sources(sources: list[Source], threshold: float = 0.5) -> list[SourceG
             i = parent[i]
         return i
 
-    sets = [shingles(s.text) for s in sources]
+    arrays = [_shingle_array(s.text) for s in sources]
     urls = [canonical_url(s.url) for s in sources]
     by_url: dict[str, list[int]] = {}
     for i, url in enumerate(urls):
@@ -136,7 +140,7 @@ def group_sources(sources: list[Source], threshold: float = 0.5) -> list[SourceG
             by_url.setdefault(url, []).append(i)
     same_url = {(a, b) for members in by_url.values() for n, a in enumerate(members) for b in members[n + 1:]}
     # the pairs in the all-pairs loop's order, so each source keeps the reason of its last match
-    for i, j in sorted(same_url | _near_duplicate_pairs(sets, threshold)):
+    for i, j in sorted(same_url | _near_duplicate_pairs(arrays, threshold)):
         why = "same canonical url" if (i, j) in same_url else "near-duplicate text"
         parent[find(j)] = find(i)
         reason[i] = reason[j] = why

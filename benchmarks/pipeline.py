@@ -2,6 +2,7 @@
 """Pipeline figures: wall time per stage, LLM calls and tokens, peak memory — fake model vs embedded model.
 
     python benchmarks/pipeline.py [--quick] [--sizes 10,100,1000] [--no-embedded] [--json-out FILE]
+    python benchmarks/pipeline.py --checker-grouping   # only the checker and source-grouping rows at scale
 
 Every scenario runs in a fresh process (imports done, no model loaded, empty store unless stated),
 calls agent.api.draft_brief as the CLI does, and times each stage through light hooks patched in
@@ -367,6 +368,148 @@ def plan(args, tmp: Path) -> list[dict]:
     return specs
 
 
+# --- the checker and source grouping at 10 to 1,000 documents (issue 17) ---------------------
+CHECKER_SIZES, GROUPING_SIZES = (10, 100, 1000), (100, 1000)
+CHECKER_TARGETS = {"checker_ms": 50.0, "grouping_growth": 11.0}
+
+
+def _best(fn, repeats: int) -> dict:
+    """Wall and CPU seconds of `fn` over `repeats` calls: min and median (the min resists machine load)."""
+    wall, cpu = [], []
+    for _ in range(repeats):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+    return {"wall_min": min(wall), "wall_median": statistics.median(wall), "cpu_min": min(cpu)}
+
+
+def run_checker_grouping(spec: dict) -> dict:
+    """A real brief (fake model, hashing index, the corpus' first 10 documents) checked against the passages of
+    10, 100 and 1,000 documents; source grouping of 100 and 1,000. Only what those need is built: no index
+    or draft over the large corpus."""
+    import agent.api as api
+    import agent.checks.injection as injection
+    import agent.independence as independence
+    from agent.checks.context import clear_cache, clear_text_caches, context_for
+    from agent.checks.run import check_brief
+    from agent.config import load_settings
+    from agent.ingest import load_sources
+    from tests.fake_openai import FakeOpenAI
+
+    tmp = Path(spec["tmp"])
+    corpus = write_corpus(tmp / "corpus-checker", max(CHECKER_SIZES + GROUPING_SIZES), 500)
+    overrides = {"data_dir": str(tmp / "data-checker"), "embeddings": {"backend": "hashing"}}
+    settings = load_settings(overrides=overrides, env={})
+    began = time.perf_counter()
+    sources = load_sources([corpus], settings.ingest).sources  # file order: the first 10 are the brief's
+    out: dict = {"ingest_s": time.perf_counter() - began, "checker": [], "grouping": []}
+    with FakeOpenAI() as fake:
+        fake.server.RequestHandlerClass.disable_nagle_algorithm = True
+        fake.set_responder(bench_model)
+        drafted = api.draft_brief(sources[:10], config=load_settings(
+            overrides={**overrides, "drafter": {"base_url": fake.base_url}}, env={}))
+    brief = drafted.brief
+    out["brief_status"] = drafted.status
+    scans = Counter()
+    spans = injection.injection_spans
+
+    def counted_spans(text):  # one call per passage read for instruction-like spans
+        scans["passages"] += 1
+        return spans(text)
+    injection.injection_spans = counted_spans
+    credited = {r.source_id for r in brief.sources}
+    for n in CHECKER_SIZES:
+        passages = api.passages_of(sources[:n], settings.ingest.passage_chars)
+        clear_cache()
+        scans.clear()
+        started = time.perf_counter()
+        context = context_for(passages)  # once per run: the run's first check builds it
+        build_s, build_scans = time.perf_counter() - started, scans["passages"]
+        reports = []
+
+        def cold_check():  # a run's check: context built, but this brief's evidence not read yet
+            clear_text_caches()
+            reports.append(check_brief(brief, passages))
+        scans.clear()
+        timing = _best(cold_check, 5)
+        out["checker"].append({
+            "docs": n, "passages": len(passages), "build_s": build_s, "build_scans": build_scans,
+            "scans_per_check": scans["passages"] / 5, "evidence_passages": len(context.passages_of(credited)),
+            "ms": {k: v * 1000 for k, v in timing.items()}, "status": reports[0].status,
+            "same_report": all(r == reports[0] for r in reports)})
+    injection.injection_spans = spans
+    compared = Counter()
+    containment = independence.containment
+
+    def counted_containment(a, b):
+        compared["pairs"] += 1
+        return containment(a, b)
+    independence.containment = counted_containment
+    timings: dict[int, list[dict]] = {n: [] for n in GROUPING_SIZES}
+    for _ in range(7):  # sizes interleaved, so that both see the same machine load
+        for n in GROUPING_SIZES:
+            compared.clear()
+            timings[n].append(_best(lambda n=n: independence.group_sources(sources[:n]), 1))
+            timings[n][-1]["compared"] = compared["pairs"]
+    for n in GROUPING_SIZES:
+        words = _best(lambda n=n: [re.findall(r"\w+", s.text.casefold()) for s in sources[:n]], 7)  # linear work
+        out["grouping"].append({"docs": n, "s": {k: min(t[k] for t in timings[n]) for k in ("wall_min", "cpu_min")},
+                                "words_s": words, "compared": timings[n][0]["compared"], "all_pairs": n * (n - 1) // 2,
+                                "groups": len(independence.group_sources(sources[:n]))})
+    independence.containment = containment
+    return out
+
+
+def checker_grouping_targets(figures: dict | None) -> list[dict]:
+    """PASS/FAIL rows: checker ms per size, source grouping growth."""
+    if not figures or "error" in figures:
+        return []
+    rows = []
+    for c in figures["checker"]:
+        rows.append({"target": f"checker ms, {c['docs']:,} documents", "value": f"{c['ms']['cpu_min']:.1f} ms CPU "
+                     f"(wall min {c['ms']['wall_min']:.1f}, median {c['ms']['wall_median']:.1f})", "limit": "<= 50 ms",
+                     "pass": c["ms"]["cpu_min"] <= CHECKER_TARGETS["checker_ms"],
+                     "note": f"check_brief on a real brief, {c['passages']:,} passages, min of 5 (single-threaded: "
+                             f"on an idle core wall = CPU); reads {c['scans_per_check']:.0f} passages per check; per-run "
+                             f"build {c['build_s']:.2f} s, once"})
+    g = {x["docs"]: x for x in figures["grouping"]}
+    small, large = g.get(min(GROUPING_SIZES)), g.get(max(GROUPING_SIZES))
+    if small and large:
+        growth = _ratio(large["s"]["cpu_min"], small["s"]["cpu_min"])
+        rows.append({"target": f"source grouping growth, {large['docs']:,} / {small['docs']:,} documents",
+                     "value": f"x{growth:.1f} ({small['s']['cpu_min']:.3f} -> {large['s']['cpu_min']:.3f} s CPU; wall x"
+                              f"{_ratio(large['s']['wall_min'], small['s']['wall_min']):.1f})",
+                     "limit": f"<= x{CHECKER_TARGETS['grouping_growth']:.0f}",
+                     "pass": growth <= CHECKER_TARGETS["grouping_growth"],
+                     "note": f"min of 7 CPU times, sizes interleaved; pairs compared {small['compared']:,} -> {large['compared']:,} "
+                             f"(all pairs: {small['all_pairs']:,} -> {large['all_pairs']:,}); reading the words alone "
+                             f"grows x{_ratio(large['words_s']['cpu_min'], small['words_s']['cpu_min']):.1f} here"})
+    return rows
+
+
+def checker_grouping_tables(figures: dict | None) -> list[tuple[str, list[str], list[list[str]]]]:
+    if not figures or "error" in figures:
+        return []
+    checker = [[f"{c['docs']:,}", f"{c['passages']:,}", f"{c['build_s']:.2f}", f"{c['build_scans']:,}",
+                f"{c['scans_per_check']:.0f}", str(c["evidence_passages"]), f"{c['ms']['wall_min']:.1f}",
+                f"{c['ms']['wall_median']:.1f}", f"{c['ms']['cpu_min']:.1f}",
+                c["status"] + ("" if c["same_report"] else " (reports differ!)")] for c in figures["checker"]]
+    grouping = [[f"{g['docs']:,}", f"{g['s']['wall_min']:.3f}", f"{g['s']['cpu_min']:.3f}",
+                 f"{g['words_s']['cpu_min']:.3f}", f"{g['compared']:,}", f"{g['all_pairs']:,}", str(g["groups"])]
+                for g in figures["grouping"]]
+    return [("Checker at scale: one real brief, the passages of N documents (fake model, hashing index)",
+             ["docs", "passages", "per-run build s", "passages read in build", "passages read per check",
+              "headline evidence passages", "check ms min", "check ms median", "check CPU ms", "status"], checker),
+            ("Source grouping at scale", ["docs", "wall s (min)", "CPU s (min)", "reading words CPU s", "pairs compared",
+                                          "all pairs", "groups"], grouping)]
+
+
+def checker_grouping(tmp: Path, timeout: float) -> dict:
+    print("running checker and source grouping at scale …", file=sys.stderr, flush=True)
+    return run_child({"name": "checker and grouping", "kind": "checker_grouping", "tmp": str(tmp)}, tmp, timeout)
+
+
 def run_child(spec: dict, tmp: Path, timeout: float) -> dict:
     path = tmp / f"result-{abs(hash(json.dumps(spec, sort_keys=True)))}.json"
     spec = {**spec, "result_path": str(path)}
@@ -611,17 +754,22 @@ def main() -> None:
     parser.add_argument("--markdown-out", type=Path, help="write the tables as Markdown here")
     parser.add_argument("--from-json", type=Path, help="print the tables of an earlier --json-out; run nothing")
     parser.add_argument("--timeout", type=float, default=3600, help="per scenario, seconds")
+    parser.add_argument("--checker-grouping", action="store_true",
+                        help="only the checker (10/100/1,000 documents) and source-grouping (100/1,000) rows, ~1 min")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # exit through atexit: stops the embedded server
         spec = json.loads(args.child)
-        Path(spec["result_path"]).write_text(json.dumps(run_scenario(spec)))
+        child = run_checker_grouping if spec.get("kind") == "checker_grouping" else run_scenario
+        Path(spec["result_path"]).write_text(json.dumps(child(spec)))
         return
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
-        tables = report_tables(saved["results"], judge(saved["results"]) + saved.get("embedding_rows", [])
-                               + saved.get("worker_rows", []))
+        scaled = saved.get("checker_grouping")
+        tables = (report_tables(saved["results"], judge(saved["results"]) + saved.get("embedding_rows", [])
+                                + saved.get("worker_rows", []) + checker_grouping_targets(scaled))
+                  + checker_grouping_tables(scaled))
         notes = report_notes(saved["results"], saved["wall_s"])
         print_report(tables, notes)
         if args.markdown_out:
@@ -630,24 +778,28 @@ def main() -> None:
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="brief-bench-") as tmp:
         results = []
-        for spec in plan(args, Path(tmp)):
+        for spec in [] if args.checker_grouping else plan(args, Path(tmp)):
             print(f"running {spec['name']} ({spec['model']}, {spec['mode']}, {spec['backend']}) …", file=sys.stderr,
                   flush=True)
             results.append(run_child(spec, Path(tmp), args.timeout))
             if "error" in results[-1]:
                 print(f"  failed: {results[-1]['error']}", file=sys.stderr)
-        embedding_rows = embedding_option_rows(Path(tmp))
-        worker_rows = worker_targets(jobs=8 if args.quick else 16)
-        targets = judge(results) + embedding_rows + worker_rows
+        embedding_rows = [] if args.checker_grouping else embedding_option_rows(Path(tmp))
+        worker_rows = [] if args.checker_grouping else worker_targets(jobs=8 if args.quick else 16)
+        scaled = checker_grouping(Path(tmp), args.timeout)
+        targets = judge(results) + embedding_rows + worker_rows + checker_grouping_targets(scaled)
         wall = time.perf_counter() - began
-        tables, notes = report_tables(results, targets), report_notes(results, wall)
+        tables = [t for t in report_tables(results, targets) + checker_grouping_tables(scaled) if t[2]]
+        notes = report_notes(results, wall)
+        notes += [f"FAILED checker and grouping: {scaled['error']}"] if "error" in scaled else []
         print_report(tables, notes)
     if args.markdown_out:
         args.markdown_out.write_text(markdown(tables, notes))
     if args.json_out:
         args.json_out.write_text(json.dumps({"wall_s": wall, "cpus": _cpus(), "quick": args.quick,
                                              "results": results, "targets": targets,
-                                             "embedding_rows": embedding_rows, "worker_rows": worker_rows},
+                                             "embedding_rows": embedding_rows, "worker_rows": worker_rows,
+                                             "checker_grouping": scaled},
                                             indent=1, default=str))
 
 

@@ -15,11 +15,12 @@ from collections.abc import Iterable, Mapping
 from operator import attrgetter
 
 from agent.checks.injection import payload_tokens
+from agent.checks.meaning_text import looks_english, source_clauses, source_tokens
 from agent.checks.support import clear_evidence_cache
 from agent.schema import Passage
 
 Payload = dict[str, tuple[str, str, bool]]
-_Key = tuple[tuple[str, ...], tuple[tuple[str, int, int, str], ...]]
+_Key = tuple[tuple[str, ...], tuple[tuple[str, str, int, int, str], ...]]
 
 
 class CheckContext:
@@ -40,7 +41,7 @@ class CheckContext:
         return [p for _, p in sorted(found, key=lambda item: item[0])]
 
 
-_FIELDS = attrgetter("source_id", "start", "end", "text")
+_FIELDS = attrgetter("id", "source_id", "start", "end", "text")
 
 
 def _key(passages: Mapping[str, Passage]) -> _Key:
@@ -68,11 +69,18 @@ def context_for(passages: Mapping[str, Passage]) -> CheckContext:
     return context
 
 
+def clear_text_caches() -> None:
+    """Forget what the rules keep per text (evidence words and figures, tokens, clauses): a brief's first check."""
+    clear_evidence_cache()
+    for cached in (source_tokens, source_clauses, looks_english):
+        cached.cache_clear()
+
+
 def clear_cache() -> None:
-    """Forget every context and the claim evidence read so far (benchmarks measure a run's first check)."""
+    """Forget every context and every per-text cache."""
     with _CACHE_LOCK:
         _CACHE.clear()
-    clear_evidence_cache()
+    clear_text_caches()
 
 
-__all__ = ["CheckContext", "clear_cache", "context_for"]
+__all__ = ["CheckContext", "clear_cache", "clear_text_caches", "context_for"]

@@ -133,6 +133,7 @@ def negated(clause: Clause) -> bool:
     return count % 2 == 1
 
 
+@lru_cache(maxsize=1024)  # every meaning rule asks it of the same claim and evidence
 def looks_english(text: str) -> bool:
     """Enough English function words that the English lexicons can be trusted on this text."""
     words = [t.low for t in tokens(text) if not t.low[0].isdigit()]
