@@ -388,6 +388,8 @@ def run_checker_grouping(spec: dict) -> dict:
     """A real brief (fake model, hashing index, the corpus' first 10 documents) checked against the passages of
     10, 100 and 1,000 documents; source grouping of 100 and 1,000. Only what those need is built: no index
     or draft over the large corpus."""
+    import os
+
     import agent.api as api
     import agent.checks.injection as injection
     import agent.independence as independence
@@ -403,7 +405,7 @@ def run_checker_grouping(spec: dict) -> dict:
     settings = load_settings(overrides=overrides, env={})
     began = time.perf_counter()
     sources = load_sources([corpus], settings.ingest).sources  # file order: the first 10 are the brief's
-    out: dict = {"ingest_s": time.perf_counter() - began, "checker": [], "grouping": []}
+    out: dict = {"ingest_s": time.perf_counter() - began, "checker": [], "grouping": [], "load": [os.getloadavg()[0]]}
     with FakeOpenAI() as fake:
         fake.server.RequestHandlerClass.disable_nagle_algorithm = True
         fake.set_responder(bench_model)
@@ -458,6 +460,7 @@ def run_checker_grouping(spec: dict) -> dict:
                                 "words_s": words, "compared": timings[n][0]["compared"], "all_pairs": n * (n - 1) // 2,
                                 "groups": len(independence.group_sources(sources[:n]))})
     independence.containment = containment
+    out["load"].append(os.getloadavg()[0])
     return out
 
 
@@ -498,7 +501,9 @@ def checker_grouping_tables(figures: dict | None) -> list[tuple[str, list[str], 
     grouping = [[f"{g['docs']:,}", f"{g['s']['wall_min']:.3f}", f"{g['s']['cpu_min']:.3f}",
                  f"{g['words_s']['cpu_min']:.3f}", f"{g['compared']:,}", f"{g['all_pairs']:,}", str(g["groups"])]
                 for g in figures["grouping"]]
-    return [("Checker at scale: one real brief, the passages of N documents (fake model, hashing index)",
+    load = "-".join(f"{x:.1f}" for x in figures.get("load", []))
+    return [(f"Checker at scale: one real brief, the passages of N documents (fake model, hashing index; "
+             f"1-minute load {load} on {_cpus()} cores)",
              ["docs", "passages", "per-run build s", "passages read in build", "passages read per check",
               "headline evidence passages", "check ms min", "check ms median", "check CPU ms", "status"], checker),
             ("Source grouping at scale", ["docs", "wall s (min)", "CPU s (min)", "reading words CPU s", "pairs compared",
