@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from agent.api import draft_brief, resume_brief
 from agent.config import Store
 from agent.embeddings import HashingEmbedding
 from agent.trends import TrendRegistry
 from tests.postgres_server import fresh_database, postgres  # noqa: F401  (the PostgreSQL fixture)
-from tests.test_graph import STORY, good_model
+from tests.test_graph import STORY, good_model, settings_for
+from tests.test_resume import answered_keys, brief_fields, config_file, reviser
 from tests.test_service import call, free_port
 from tests.test_store_server import chroma_server  # noqa: F401  (the Chroma server fixture)
 
@@ -80,6 +82,25 @@ def test_concurrent_claimers_share_a_queue_without_overlap(tmp_path, database):
     for t in threads:
         t.join(60)
     assert sorted(claimed) == sorted(submitted)  # every job once: none lost, none twice
+
+
+def test_a_run_killed_mid_graph_resumes_from_its_postgres_checkpoint(tmp_path, fake_openai, database):
+    fake_openai.set_responder(reviser)
+    reference = draft_brief([STORY], config=settings_for(tmp_path / "ref", fake_openai.base_url))
+    fake_openai.requests.clear()
+    cfg = config_file(tmp_path, fake_openai.base_url, f'[state]\npostgres_dsn = "{database}"\n')
+    done = subprocess.run([sys.executable, "-m", "tests.crash_run", "revise", "--", str(STORY), "--config", str(cfg)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 137, done.stderr[-500:]
+    (run,) = list((tmp_path / "data" / "runs").iterdir())
+    assert not (run / "checkpoints.sqlite3").exists()  # the graph state went to PostgreSQL, under the run's thread
+    with psycopg.connect(database) as conn:
+        thread = (run / "checkpoint-thread").read_text().strip()
+        assert conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = %s", (thread,)).fetchone()[0] > 0
+    before, seen = answered_keys(fake_openai), len(fake_openai.requests)
+    resumed = resume_brief(run.name, config=cfg)
+    assert resumed.status == "published" and brief_fields(resumed) == brief_fields(reference)
+    assert not set(before) & set(answered_keys(fake_openai, seen)), "resume repeated a finished LLM call"
 
 
 def _inline_sources(n: int) -> list[dict]:
