@@ -104,9 +104,10 @@ class DraftRunner:
         settings = self.settings.brief
         return resume_brief(run_id, config=settings, store=self._store(settings), progress=progress)
 
-    def _start(self, job: Callable[[], BriefResult]) -> tuple[Future, threading.Event]:
+    def _start(self, job: Callable[[], BriefResult], abandoned: threading.Event | None = None
+               ) -> tuple[Future, threading.Event]:
         future: Future = Future()
-        abandoned = threading.Event()
+        abandoned = abandoned or threading.Event()
 
         def work() -> None:
             if not future.set_running_or_notify_cancel():
@@ -129,12 +130,13 @@ class DraftRunner:
                              "and was stopped")
 
     def run(self, request: DraftRequest, *, resume_run: str | None = None,
-            on_run: Callable[[str], None] | None = None, progress: Progress | None = None) -> BriefResult:
+            on_run: Callable[[str], None] | None = None, progress: Progress | None = None,
+            cancel: threading.Event | None = None) -> BriefResult:
         """Blocking, for the job worker: a fresh draft, or the resumption of `resume_run`; `progress` (e.g. a
-        StageRecord) follows its stages and calls."""
+        StageRecord) follows its stages and calls; setting `cancel` stops the draft (agent.cancel.Cancelled)."""
         job = ((lambda: self.resume(resume_run, progress)) if resume_run
                else (lambda: self.draft(request, on_run, progress)))
-        future, abandoned = self._start(job)
+        future, abandoned = self._start(job, cancel)
         try:
             return future.result(timeout=self.settings.time_limit_s)
         except TimeoutError:

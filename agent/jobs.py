@@ -26,10 +26,11 @@ import threading
 import time
 import uuid
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol, TextIO
 
+from agent.cancel import Cancelled
 from agent.errors import StoreError
 
 MAX_ATTEMPTS = 3
@@ -80,6 +81,7 @@ class Job:
     outcome: dict[str, Any] | None
     note: str | None
     run_id: str | None = None
+    lost: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)  # lease lost: stop
 
 
 class JobQueue(Protocol):
@@ -266,14 +268,18 @@ class JobWorker:
             for job in running:
                 try:
                     if not self.store.renew(job):
-                        log.warning("job %s: attempt %d lost its lease (another replica took it over); its outcome "
-                                    "will be discarded", job.id, job.attempts)
+                        log.warning("job %s: attempt %d lost its lease (another replica took it over); stopping it",
+                                    job.id, job.attempts)
+                        job.lost.set()
                 except StoreError as e:
                     log.error("job %s: cannot renew its lease: %s", job.id, e.one_line())
 
     def _run(self, job: Job) -> None:
         try:
             http_status, outcome = self.runner(job)
+        except Cancelled:  # its lease was lost: the attempt that took the job over records the outcome
+            log.warning("job %s: attempt %d stopped", job.id, job.attempts)
+            return
         except Exception as e:  # a bug in the runner: keep the worker alive, keep the traceback in the log
             log.exception("job %s failed unexpectedly", job.id)
             http_status, outcome = 500, {"status": "failed", "error": {

@@ -199,13 +199,14 @@ def create_app(settings: ServiceSettings | Settings) -> FastAPI:
             request = DraftRequest.model_validate(job.request)
             try:
                 result = runner.run(request, resume_run=job.run_id, on_run=lambda run_id: jobs.set_run(job, run_id),
-                                    progress=record)
+                                    progress=record, cancel=job.lost)
             except UsageError:
                 if not job.run_id:
                     raise
                 log.warning("job %s: run %s cannot be resumed here (another replica's, or gone); drafting again",
                             job.id, job.run_id)
-                result = runner.run(request, on_run=lambda run_id: jobs.set_run(job, run_id), progress=record)
+                result = runner.run(request, on_run=lambda run_id: jobs.set_run(job, run_id), progress=record,
+                                    cancel=job.lost)
         except BriefError as e:
             return http_status(e), public_error(e)
         finally:

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from agent.api import draft_brief, resume_brief
+from agent.cancel import Cancelled
 from agent.config import Store
+from agent.jobs import JobWorker
 from agent.embeddings import HashingEmbedding
 from agent.trends import TrendRegistry
 from tests.postgres_server import fresh_database, postgres  # noqa: F401  (the PostgreSQL fixture)
@@ -50,6 +52,35 @@ def test_a_leased_job_is_never_claimed_twice_and_a_dead_claim_is_taken_over(tmp_
     assert b.finish(second, 200, {"status": "published"}) and not b.finish(second, 200, {"status": "published"})
     done = b.get(job_id)
     assert done.status == "done" and done.outcome == {"status": "published"} and done.attempts == 2
+
+
+def test_heartbeats_keep_a_lease_and_a_worker_that_lost_it_stops(tmp_path, database):
+    store, other = PostgresJobStore(tmp_path, database, lease_s=1.5), PostgresJobStore(tmp_path, database, lease_s=60)
+    started, stopped = threading.Event(), threading.Event()
+
+    def cancellable_draft(job):
+        started.set()
+        if job.lost.wait(20):  # what agent.cancel does to a real draft at its next LLM call
+            stopped.set()
+            raise Cancelled("lease lost")
+        return 200, {"status": "published"}
+
+    job_id = store.submit({"sources": ["x"]})
+    worker = JobWorker(store, cancellable_draft, poll_s=0.1, lease_s=1.5)
+    worker.start()
+    try:
+        assert started.wait(10)
+        time.sleep(2.5)  # past the first lease: the heartbeat renewed it
+        assert other.claim("other") is None and not stopped.is_set()
+        with psycopg.connect(database) as conn:  # the replica stalls: its lease runs out all the same
+            conn.execute("UPDATE brief_jobs SET lease_until = now() - interval '1 second'")
+        taken = other.claim("other")
+        assert taken.attempts == 2
+        assert stopped.wait(5)  # its next heartbeat finds the lease gone, and the attempt stops
+    finally:
+        worker.stop()
+    assert store.get(job_id).status == "running"  # the stopped attempt recorded nothing
+    assert other.finish(taken, 200, {"status": "published"}) and store.get(job_id).status == "done"
 
 
 def test_a_job_interrupted_too_often_fails(tmp_path, database):
