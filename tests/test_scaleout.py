@@ -17,6 +17,7 @@ import pytest
 from agent.api import draft_brief, resume_brief
 from agent.cancel import Cancelled
 from agent.config import Store
+from agent.errors import StoreError
 from agent.jobs import JobWorker
 from agent.embeddings import HashingEmbedding
 from agent.trends import TrendRegistry
@@ -55,7 +56,15 @@ def test_a_leased_job_is_never_claimed_twice_and_a_dead_claim_is_taken_over(tmp_
 
 
 def test_heartbeats_keep_a_lease_and_a_worker_that_lost_it_stops(tmp_path, database):
-    store, other = PostgresJobStore(tmp_path, database, lease_s=1.5), PostgresJobStore(tmp_path, database, lease_s=60)
+    class Stalling(PostgresJobStore):
+        stalled = False
+
+        def renew(self, job):
+            if self.stalled:
+                raise StoreError("the database cannot be reached")
+            return super().renew(job)
+
+    store, other = Stalling(tmp_path, database, lease_s=1.5), PostgresJobStore(tmp_path, database, lease_s=60)
     started, stopped = threading.Event(), threading.Event()
 
     def cancellable_draft(job):
@@ -70,12 +79,14 @@ def test_heartbeats_keep_a_lease_and_a_worker_that_lost_it_stops(tmp_path, datab
     worker.start()
     try:
         assert started.wait(10)
-        time.sleep(2.5)  # past the first lease: the heartbeat renewed it
+        time.sleep(2.5)  # past the first lease: the heartbeat (every 0.5 s) renewed it
         assert other.claim("other") is None and not stopped.is_set()
-        with psycopg.connect(database) as conn:  # the replica stalls: its lease runs out all the same
+        store.stalled = True  # the replica loses the database for a while: its lease runs out
+        with psycopg.connect(database) as conn:
             conn.execute("UPDATE brief_jobs SET lease_until = now() - interval '1 second'")
         taken = other.claim("other")
-        assert taken.attempts == 2
+        assert taken.attempts == 2 and not stopped.is_set()
+        store.stalled = False
         assert stopped.wait(5)  # its next heartbeat finds the lease gone, and the attempt stops
     finally:
         worker.stop()
@@ -150,7 +161,7 @@ def _replica(tmp_path: Path, name: str, base_url: str, store: Store, dsn: str) -
     cfg.write_text('[embeddings]\nbackend = "hashing"\n[drafter]\nmax_attempts = 2\ntimeout_s = 30\n'
                    '[ingest]\npassage_chars = 200\n'
                    f'[store]\nhost = "{store.host}"\nport = {store.port}\ncollection_prefix = "{store.collection_prefix}"\n'
-                   f'[state]\npostgres_dsn = "{dsn}"\njob_lease_s = 3\n')
+                   f'[state]\npostgres_dsn = "{dsn}"\njob_lease_s = 4\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "BRIEF"))}
     env.update(OPENAI_BASE_URL=base_url, NO_PROXY="127.0.0.1,localhost", PYTHONPATH=str(ROOT))
     port = free_port()
@@ -270,7 +281,7 @@ def test_two_replicas_share_the_queue_and_the_trends_and_survive_a_kill(tmp_path
     for i in interrupted:
         assert "taken over" in rows[i]["note"] and rows[i]["owner"].split(":")[1] == str(replicas["b"][0].pid)
         taken_over = calendar.timegm(time.strptime(views[ids.index(i)]["started_at"], "%Y-%m-%dT%H:%M:%SZ"))
-        assert taken_over >= int(killed_at) + 1  # not while the dead replica's lease (3 s, renewed each 1 s) was alive
+        assert taken_over >= int(killed_at) + 1  # not while the dead replica's lease (4 s, renewed every 1.3 s) was alive
     # none run twice: across both data dirs, one finished run per job, and one run folder per attempt
     runs = {**{f"a/{k}": v for k, v in _runs(tmp_path / "a").items()}, **{f"b/{k}": v for k, v in _runs(tmp_path / "b").items()}}
     finished_run_ids = [rows[i]["run_id"] for i in ids]
