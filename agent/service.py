@@ -101,7 +101,8 @@ class JobView(BaseModel):
     created_at: str
     started_at: str | None = None
     finished_at: str | None = None
-    attempts: int = Field(description="Runs started; a server restart during a run re-queues the job.")
+    attempts: int = Field(description="Runs started; a server restart during a run re-queues the job, and a "
+                          "replica that dies mid-run leaves it to another once its lease runs out.")
     note: str | None = None
     progress: dict[str, Any] | None = Field(None, description="While running: stage, stages so far, LLM calls, "
                                             "tokens, passages embedded, elapsed seconds.")
