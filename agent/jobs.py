@@ -94,6 +94,7 @@ class JobQueue(Protocol):
     def get(self, job_id: str) -> Job | None: ...
     def claim(self, worker: str = "") -> Job | None: ...
     def renew(self, job: Job) -> bool: ...
+    def release(self, job: Job) -> bool: ...
     def set_run(self, job: Job, run_id: str) -> None: ...
     def finish(self, job: Job, http_status: int, outcome: dict[str, Any]) -> bool: ...
 
@@ -182,6 +183,10 @@ class JobStore:
         """Nothing to renew: this server owns the data dir, so its running jobs are its own until it stops."""
         return True
 
+    def release(self, job: Job) -> bool:
+        """Nothing to release: the next server on this data dir re-queues the job at its start."""
+        return False
+
     def set_run(self, job: Job, run_id: str) -> None:
         """The run folder this attempt writes to: where a re-queued attempt resumes."""
         self._write("UPDATE jobs SET run_id = ? WHERE id = ? AND attempts = ?", (run_id, job.id, job.attempts))
@@ -233,14 +238,22 @@ class JobWorker:
             self._wake.notify()
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop claiming; a job still running stays 'running' and runs again later (re-queued at the next start,
-        or taken over by another replica when its lease runs out)."""
+        """Stop claiming. A job still running here runs again later: re-queued at the next start (SQLite), or
+        released to the other replicas at once and stopped here at its next cancellation point (PostgreSQL)."""
         self._stop.set()
         with self._wake:
             self._wake.notify_all()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        with self._running_lock:
+            running = list(self._running.values())
+        for job in running:
+            try:
+                if self.store.release(job):
+                    job.lost.set()
+            except StoreError as e:  # its lease runs out instead
+                log.error("job %s: cannot release it: %s", job.id, e.one_line())
 
     def _loop(self) -> None:
         while not self._stop.is_set():

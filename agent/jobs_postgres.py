@@ -123,6 +123,13 @@ class PostgresJobStore:
                              (self.lease_s, job.id, job.attempts))
         return rows[0]["rowcount"] == 1
 
+    def release(self, job: Job) -> bool:
+        """Give this attempt's job back to the queue now (a replica stopping), rather than when its lease runs out."""
+        rows = self._execute("release", "UPDATE brief_jobs SET status = 'queued', lease_until = NULL, "
+                             "note = 're-queued: its replica stopped' WHERE id = %s AND attempts = %s "
+                             "AND status = 'running'", (job.id, job.attempts))
+        return rows[0]["rowcount"] == 1
+
     def set_run(self, job: Job, run_id: str) -> None:
         self._execute("set run", "UPDATE brief_jobs SET run_id = %s WHERE id = %s AND attempts = %s",
                       (run_id, job.id, job.attempts))

@@ -94,6 +94,27 @@ def test_heartbeats_keep_a_lease_and_a_worker_that_lost_it_stops(tmp_path, datab
     assert other.finish(taken, 200, {"status": "published"}) and store.get(job_id).status == "done"
 
 
+def test_a_stopping_replica_releases_its_running_job_at_once(tmp_path, database):
+    store, other = PostgresJobStore(tmp_path, database, lease_s=60), PostgresJobStore(tmp_path, database, lease_s=60)
+    started, stopped = threading.Event(), threading.Event()
+
+    def cancellable_draft(job):
+        started.set()
+        if job.lost.wait(20):
+            stopped.set()
+            raise Cancelled("released")
+        return 200, {"status": "published"}
+
+    job_id = store.submit({"sources": ["x"]})
+    worker = JobWorker(store, cancellable_draft, poll_s=0.1, lease_s=60)
+    worker.start()
+    assert started.wait(10)
+    worker.stop(timeout=0.5)
+    taken = other.claim("other")  # long before its 60 s lease would have run out
+    assert taken.id == job_id and taken.attempts == 2 and "replica stopped" in taken.note
+    assert stopped.wait(5) and other.finish(taken, 200, {"status": "published"})
+
+
 def test_a_job_interrupted_too_often_fails(tmp_path, database):
     store = PostgresJobStore(tmp_path, database, lease_s=1, max_attempts=2)
     job_id = store.submit({"sources": ["x"]})
