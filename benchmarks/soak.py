@@ -57,6 +57,18 @@ def smaps_breakdown() -> dict[str, int]:
     return out
 
 
+def thread_names() -> dict[str, int]:
+    """Threads by name (/proc/self/task/*/comm): who started the threads a soak adds."""
+    names: dict[str, int] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+        except OSError:
+            continue
+        names[name] = names.get(name, 0) + 1
+    return dict(sorted(names.items()))
+
+
 def malloc_trim() -> bool:
     try:
         return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
@@ -112,7 +124,8 @@ def soak(drafts: int, backend: str, trim: bool, trace: bool, faults: bool = Fals
                                 # tracemalloc's own tables (one entry per live block and per distinct traceback):
                                 # in RSS, but not in the traced figure
                                 "tracemalloc_kb": tracemalloc.get_tracemalloc_memory() // 1024 if trace else None,
-                                "gc_objects": len(gc.get_objects()), "threads": len(os.listdir("/proc/self/task"))})
+                                "gc_objects": len(gc.get_objects()), "threads": len(os.listdir("/proc/self/task")),
+                                "thread_names": thread_names()})
     return {"drafts": drafts, "backend": backend, "trim": trim, "faults": faults, "arena_max": os.environ.get("MALLOC_ARENA_MAX"),
             "elapsed_s": time.monotonic() - began, "statuses": statuses, "samples": samples}
 
@@ -149,6 +162,8 @@ def describe(r: dict) -> list[str]:
                  f"own tables {first['tracemalloc_kb'] / 1024:.1f} -> {last['tracemalloc_kb'] / 1024:.1f} MB"
                  if first["py_heap_kb"] is not None else ""),
              "  RSS MB by draft: " + ", ".join(f"{s['draft']}: {s['rss_kb'] / 1024:.0f}" for s in r["samples"])]
+    if "thread_names" in first:
+        lines.append(f"  threads by name, after draft 1: {first['thread_names']}; at the end: {last['thread_names']}")
     return lines
 
 
