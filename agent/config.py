@@ -62,7 +62,7 @@ class Embeddings(Section):
         "minilm-int8", description="minilm: all-MiniLM-L6-v2 in numpy (fp32); minilm-int8: the same model int8-quantised "
         "in onnxruntime; hashing: no model (tests).")
     dense: Literal["eager", "lazy"] = Field(
-        "lazy", description="eager: embed every passage when indexing; lazy: embed only each query's BM25 "
+        "eager", description="eager: embed every passage when indexing; lazy: embed only each query's BM25 "
         "shortlist (lazy_candidates), at search time, and keep those vectors in the store.")
     lazy_candidates: int = Field(48, ge=1, description="lazy: passages per query shortlisted by BM25 and embedded.")
     max_tokens: int = Field(256, ge=16, le=512, description="A passage is cut to this many tokens (MiniLM was "
