@@ -633,7 +633,7 @@ def embedding_option_rows(tmp: Path) -> list[dict]:
 
 
 def worker_targets(jobs: int) -> list[dict]:
-    """Briefs per minute with 1, 2 and 4 draft workers (benchmarks/throughput.py), as target rows."""
+    """Briefs per minute with 1, 2 and 4 draft workers and 2 replicas (benchmarks/throughput.py), as target rows."""
     from benchmarks import throughput
 
     print("running briefs per minute with 1, 2 and 4 workers …", file=sys.stderr, flush=True)
@@ -790,7 +790,7 @@ def main() -> None:
             if "error" in results[-1]:
                 print(f"  failed: {results[-1]['error']}", file=sys.stderr)
         embedding_rows = [] if args.checker_grouping else embedding_option_rows(Path(tmp))
-        worker_rows = [] if args.checker_grouping else worker_targets(jobs=8 if args.quick else 16)
+        worker_rows = [] if args.checker_grouping else worker_targets(jobs=12 if args.quick else 24)
         scaled = checker_grouping(Path(tmp), args.timeout)
         targets = judge(results) + embedding_rows + worker_rows + checker_grouping_targets(scaled)
         wall = time.perf_counter() - began
