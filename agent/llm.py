@@ -10,7 +10,7 @@ import threading
 import time
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Callable, Protocol, TypeVar
 
 import openai
 from pydantic import BaseModel, ValidationError
@@ -84,8 +84,31 @@ class CallLog:
             self.on_record(totals)
 
 
-def parse_retry_after(headers: Any) -> float | None:
-    """Seconds to wait from retry-after-ms / Retry-After (seconds or an HTTP date)."""
+class Clock(Protocol):
+    """Time as the retry layer sees it; injectable, so a test asserts the waits instead of timing them."""
+
+    def monotonic(self) -> float: ...
+
+    def time(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def parse_retry_after(headers: Any, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait from retry-after-ms / Retry-After (seconds or an HTTP date, measured from `now()`)."""
     if headers is None:
         return None
     if ms := headers.get("retry-after-ms"):
@@ -100,7 +123,7 @@ def parse_retry_after(headers: Any) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+            return max(0.0, parsedate_to_datetime(value).timestamp() - now())
         except (TypeError, ValueError):
             return None
 
@@ -127,8 +150,10 @@ class LLMClient:
 
     def __init__(self, role: ModelRole, *, base_url: str, api_key: str | None, call_log: CallLog | None = None,
                  role_name: str = "drafter", embedded: bool = False, cache: LayeredCache | None = None,
-                 budget: Budget | None = None, server: ServerProcess | None = None, restarts: int = 0):
+                 budget: Budget | None = None, server: ServerProcess | None = None, restarts: int = 0,
+                 clock: Clock | None = None):
         self.role, self.base_url, self.role_name = role, base_url.rstrip("/"), role_name
+        self.clock = clock or SystemClock()  # backoff sleeps, Retry-After dates and latency read this
         self.server, self.restarts_left, self._api_key = server, restarts, api_key or "not-needed"
         self.call_log = call_log or CallLog()
         self.cache, self.budget = cache or LayeredCache([]), budget or Budget()
@@ -178,7 +203,7 @@ class LLMClient:
             if status in (400, 422, 500) and "response_format" in str(e.message) and self.dialect == "json_schema":
                 raise _BadReply(f"HTTP {status}: response_format json_schema not supported") from None
             if status in RETRY_STATUS:
-                wait = parse_retry_after(e.response.headers)
+                wait = parse_retry_after(e.response.headers, self.clock.time)
                 if wait is not None and wait > self.role.max_retry_after_s:
                     raise LLMUnavailable(f"{self.base_url}: HTTP {status} asks to retry after {wait:.0f} s "
                                          f"(limit {self.role.max_retry_after_s:.0f} s)") from None
@@ -215,7 +240,7 @@ class LLMClient:
     def _send(self, prompt_name: str, messages: list[dict], response_format: dict | None, counter: list[int]) -> Any:
         # One budget per logical call: transport retries and re-asks share max_attempts.
         retrying = Retrying(stop=lambda _: counter[0] >= self.role.max_attempts, wait=self._wait,
-                            retry=retry_if_exception_type(_Retryable), reraise=True)
+                            retry=retry_if_exception_type(_Retryable), reraise=True, sleep=self.clock.sleep)
         if self.server is not None and (crash := self.server.crash("before a request", wait_s=0)):
             self._after_crash(crash)
         try:
@@ -279,7 +304,7 @@ class LLMClient:
 
     def _call(self, prompt_name: str, messages: list[dict], schema: type[T] | None) -> Any:
         cancel.raise_if_cancelled()  # an abandoned draft makes no further call
-        started, counter, reasks = time.monotonic(), [0], 0
+        started, counter, reasks = self.clock.monotonic(), [0], 0
         convo = list(messages)
         entry: dict[str, Any] = {"prompt_name": prompt_name, "role": self.role_name, "model": self.role.model,
                                  "base_url": redact_url(self.base_url), "messages": messages}
@@ -316,7 +341,7 @@ class LLMClient:
             raise
         finally:
             entry.update(attempts=counter[0], reasks=reasks, prompt_tokens=tokens[0], completion_tokens=tokens[1],
-                         requests=requests[0], cached=requests[1], latency_s=round(time.monotonic() - started, 3))
+                         requests=requests[0], cached=requests[1], latency_s=round(self.clock.monotonic() - started, 3))
             self.call_log.record(entry)
 
     def _switch_dialect(self, problem: str) -> bool:

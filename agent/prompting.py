@@ -50,9 +50,17 @@ def render_messages(env: Environment, filename: str, **variables: object) -> lis
     return [{"role": role, "content": block.render(**variables).strip()} for role, block in role_blocks(env, filename)]
 
 
-def render(name: str, **variables: object) -> list[dict[str, str]]:
+class Messages(list):
+    """Rendered chat messages that remember their template and variables (a scripted fake model reads them)."""
+
+    def __init__(self, messages: list[dict[str, str]] = (), template: str = "", variables: dict | None = None):
+        super().__init__(messages)
+        self.template, self.variables = template, dict(variables or {})
+
+
+def render(name: str, **variables: object) -> Messages:
     """Render prompts/<name>.j2 into messages; [[system]] / [[user]] lines split the roles."""
-    return render_messages(environment(), f"{name}.j2", **variables)
+    return Messages(render_messages(environment(), f"{name}.j2", **variables), name, variables)
 
 
 def template_hashes() -> dict[str, str]:

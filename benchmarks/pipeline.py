@@ -6,7 +6,7 @@
 
 Every scenario runs in a fresh process (imports done, no model loaded, empty store unless stated),
 calls agent.api.draft_brief as the CLI does, and times each stage through light hooks patched in
-from here (nothing in agent/ changes). "fake" is tests/fake_openai.FakeOpenAI answering instantly
+from here (nothing in agent/ changes). "fake" is agent.testing.FakeOpenAI answering instantly
 (our own overhead); "embedded" is the default settings (SmolLM2 via llama.cpp on 127.0.0.1).
 """
 
@@ -172,8 +172,8 @@ class Timer:
 
 
 def bench_model(prompt: str, body: dict):
-    """tests.test_graph.good_model, with a headline and dek the checker can verify against any sources."""
-    from tests.test_graph import PASSAGE_RE, first_sentence, good_model
+    """agent.testing.good_model, with a headline and dek the checker can verify against any sources."""
+    from agent.testing import PASSAGE_RE, first_sentence, good_model
 
     user = body["messages"][-1]["content"]
     if prompt == "nuance":  # word a computed disagreement: the fact itself, as given
@@ -247,7 +247,7 @@ def run_scenario(spec: dict) -> dict:
     from agent.config import load_settings
     from agent.publish import write_outputs
     from agent.store import PassageStore
-    from tests.fake_openai import FakeOpenAI
+    from agent.testing import FakeOpenAI
 
     for module in ("agent.graph", "agent.checkpoints", "agent.llm", "agent.llm_cache", "agent.render", "agent.local_model",
                    "openai.resources.chat.completions"):
@@ -397,7 +397,7 @@ def run_checker_grouping(spec: dict) -> dict:
     from agent.checks.run import check_brief
     from agent.config import load_settings
     from agent.ingest import load_sources
-    from tests.fake_openai import FakeOpenAI
+    from agent.testing import FakeOpenAI
 
     tmp = Path(spec["tmp"])
     corpus = write_corpus(tmp / "corpus-checker", max(CHECKER_SIZES + GROUPING_SIZES), 500)

@@ -37,13 +37,20 @@ from agent.config import ModelRole  # noqa: E402
 from agent.errors import BriefError, LLMOutputInvalid, LLMUnavailable  # noqa: E402
 from agent.llm import LLMClient  # noqa: E402
 from agent.publish import write_outputs  # noqa: E402
-from tests.fake_openai import (EmptyBody200, EmptyChoices, FakeOpenAI, Html200, Stall, Status,  # noqa: E402
-                               Truncated)
-from tests.test_bad_inputs import CONFIG, cli, settings  # noqa: E402
-from tests.test_endpoint_faults import _result, failing_replace, write_old_output  # noqa: E402
-from tests.test_graph import STORY, good_model  # noqa: E402
-from tests.test_injection import ATTACKS, BENIGN, CANARY, leaked, run_case, sources_for  # noqa: E402
-from tests.test_llm import MSGS, City  # noqa: E402
+from agent.testing import (STORY, EmptyBody200, EmptyChoices, FakeClock, FakeOpenAI, Html200, Stall,  # noqa: E402
+                           Status, Truncated, good_model)
+from agent.testing.attacks import ATTACKS, BENIGN, CANARY, leaked, run_case, sources_for  # noqa: E402
+from agent.testing.cli_runner import cli  # noqa: E402
+from agent.testing.harness import CONFIG, failing_replace, settings, write_old_output  # noqa: E402
+from agent.testing.samples import sample_result  # noqa: E402
+from pydantic import BaseModel  # noqa: E402
+
+MSGS = [{"role": "user", "content": "Which city?"}]  # the soak's one question
+
+
+class City(BaseModel):
+    city: str
+
 
 GROUPS = [("bad inputs", ["tests/test_bad_inputs.py"]),
           ("endpoint faults", ["tests/test_endpoint_faults.py"]),
@@ -130,8 +137,8 @@ def attempts_matrix(calls: int) -> tuple[list[list], list[int]]:
             for i in range(calls):
                 name = f"{kind}-{i}"
                 fake.enqueue(name, *script, {"city": "Velden"})
-                llm = LLMClient(role, base_url=fake.base_url, api_key=None)
-                llm._wait = lambda state: 0.0  # the backoff schedule is not what is measured here
+                # the backoffs are recorded, not slept: the schedule is not what is measured here
+                llm = LLMClient(role, base_url=fake.base_url, api_key=None, clock=FakeClock())
                 try:
                     llm.complete_json(name, MSGS, City)
                     outcomes["ok"] += 1
@@ -186,7 +193,7 @@ def data_loss() -> list[list]:
             def run(work: Path) -> str:
                 with _replace_failing_at(n):
                     try:
-                        write_outputs(_result(), work / "out")
+                        write_outputs(sample_result(), work / "out")
                         return "0"
                     except BriefError as e:
                         return str(e.exit_code)

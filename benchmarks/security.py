@@ -28,10 +28,9 @@ def path_escape_rows() -> list[list]:
     """Every escape attempt against a server with path sources on and one root: status and files read."""
     import agent.ingest
     from agent.service import create_app
-    from tests.fake_openai import FakeOpenAI
-    from tests.test_graph import STORY, good_model
-    from tests.test_security import ESCAPES, service_settings
-    from tests.test_service import call, running
+    from agent.testing import STORY, FakeOpenAI, good_model
+    from agent.testing.attacks import ESCAPES
+    from agent.testing.service import call, running, service_settings
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as fake:
@@ -79,16 +78,15 @@ def metadata_rows() -> list[list]:
     """Poisoned outlet/title/topic/url through both drafting modes: links, pixels, canaries published."""
     from agent.api import draft_brief
     from agent.publish import write_outputs
-    from tests.fake_openai import FakeOpenAI
-    from tests.test_graph import good_model, settings_for
-    from tests.test_security import POISONED_META, _poisoned_sources
+    from agent.testing import FakeOpenAI, good_model, settings_for
+    from agent.testing.attacks import POISONED_META, poisoned_sources
 
     rows = []
     for mode in ("section", "sentence"):
         with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as fake:
             tmp = Path(tmp)
             fake.set_responder(good_model)
-            result = draft_brief([_poisoned_sources(tmp / "src", POISONED_META)],
+            result = draft_brief([poisoned_sources(tmp / "src", POISONED_META)],
                                  config=settings_for(tmp, fake.base_url, mode=mode))
             written = write_outputs(result, tmp / "out", ninjs=True)
             texts = {p.name: p.read_text(encoding="utf-8") for p in written}
@@ -158,9 +156,9 @@ def checker_rows(sizes: tuple[int, ...] = (1, 10)) -> list[list]:
 def redaction_rows() -> list[list]:
     """An endpoint URL with userinfo and an api_key, failing: where the secret could surface, hits counted."""
     from agent.service import create_app
-    from tests.fake_openai import FakeOpenAI, Status
-    from tests.test_security import ARTICLE, service_settings
-    from tests.test_service import call, running
+    from agent.testing import FakeOpenAI, Status
+    from agent.testing.attacks import LISK_ARTICLE
+    from agent.testing.service import call, running, service_settings
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as fake:
@@ -168,8 +166,8 @@ def redaction_rows() -> list[list]:
         fake.set_responder(lambda p, b: Status(503))
         secret = fake.base_url.replace("http://", "http://agent:PASSWORD-S3CRET@") + "?api_key=KEY-S3CRET"
         with running(create_app(service_settings(tmp / "svc", secret))) as base:
-            _, error, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": ARTICLE, "outlet": "Lisk Post"}]})
-            _, accepted, _ = call(base, "POST", "/v1/briefs:async", {"sources": [{"text": ARTICLE, "outlet": "Lisk"}]})
+            _, error, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": LISK_ARTICLE, "outlet": "Lisk Post"}]})
+            _, accepted, _ = call(base, "POST", "/v1/briefs:async", {"sources": [{"text": LISK_ARTICLE, "outlet": "Lisk"}]})
             deadline = time.monotonic() + 60
             job = {}
             while time.monotonic() < deadline and job.get("status") not in ("done", "failed"):
@@ -179,7 +177,7 @@ def redaction_rows() -> list[list]:
         rows.append(["HTTP error bodies (sync 502, async job)", body.count("S3CRET"), body.count("127.0.0.1")])
         cfg = tmp / "cli.toml"
         cfg.write_text(f'[embeddings]\nbackend = "hashing"\n[drafter]\nbase_url = "{secret}"\nmax_attempts = 2\n')
-        (tmp / "src.md").write_text(ARTICLE)
+        (tmp / "src.md").write_text(LISK_ARTICLE)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "BRIEF"))}
         proc = subprocess.run([sys.executable, "-m", "agent.cli", "draft", str(tmp / "src.md"), "-o", str(tmp / "out"),
                                "--config", str(cfg), "--data-dir", str(tmp / "cli-data")], cwd=ROOT,

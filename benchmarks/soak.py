@@ -82,8 +82,7 @@ def soak(drafts: int, backend: str, trim: bool, trace: bool, faults: bool = Fals
     from agent.api import draft_brief
     from agent.config import load_settings
     from agent.errors import BriefError
-    from tests.fake_openai import FakeOpenAI
-    from tests.test_graph import STORY, good_model
+    from agent.testing import STORY, FakeOpenAI, good_model
 
     rng = random.Random(7)
 

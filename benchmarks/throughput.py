@@ -29,7 +29,7 @@ SCALING_TARGET = 1.5  # 2 workers give at least 1.5x the briefs per minute of 1
 FAKE_SERVER = """
 import sys, time
 sys.path[:0] = [{root!r}]
-from tests.fake_openai import FakeOpenAI
+from agent.testing import FakeOpenAI
 from benchmarks.pipeline import bench_model
 with FakeOpenAI() as fake:
     fake.set_responder(bench_model)
@@ -126,7 +126,7 @@ def replicas_per_minute(replicas: int, jobs: int, base_url: str, tmp: Path) -> d
     """`replicas` processes of `brief serve --workers 1` on one PostgreSQL and one Chroma server (None if
     PostgreSQL cannot start here): threads share one interpreter, replicas use every core."""
     sys.path.insert(0, str(ROOT))
-    from tests.postgres_server import Postgres
+    from agent.testing.postgres import Postgres
 
     pg = Postgres()
     if pg.start() is not None:
@@ -179,7 +179,7 @@ def worker_rows(figures: list[dict]) -> list[dict]:
         scaled = f["workers"] == 2 and f["replicas"] == 1
         if f["replicas"] > 1:
             what, how = (f"{f['replicas']} replicas x 1 worker", "brief serve processes on one PostgreSQL and one "
-                         "Chroma server (tests.postgres_server, chroma run), all on this machine's cores: "
+                         "Chroma server (agent.testing.postgres, chroma run), all on this machine's cores: "
                          "replicas are for more machines, so reported, no target")
         else:
             what, how = f"{f['workers']} worker(s)", f"one brief serve --workers {f['workers']} (threads)"

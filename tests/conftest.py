@@ -2,10 +2,11 @@
 
 import pytest
 
-from tests.fake_openai import FakeOpenAI
+from tests.fakes import FakeOpenAI
 
 
 @pytest.fixture
 def fake_openai():
     with FakeOpenAI() as server:
         yield server
+    server.check()  # a responder with no reply for a prompt fails the test by name

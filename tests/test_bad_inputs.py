@@ -22,39 +22,17 @@ from typer.testing import CliRunner
 
 from agent.api import draft_brief
 from agent.cli import app
-from agent.config import Ingest, load_settings
+from agent.config import Ingest
 from agent.ingest import load_sources, split_passages
 from agent.store import IndexStats
-from tests.fake_openai import Status, Truncated
-from tests.test_cli import assert_one_line_error, run
-from tests.test_graph import STORY, good_model
+from tests.fakes import CONFIG, STORY, Status, Truncated, assert_one_line_error, cli, good_model, run, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ("The Lisk harbour board approved a new ferry terminal on Monday, chair Oona Hale said. "
            "The terminal will cost 85 million crowns and open in 2028.\n\n"
            "Fishermen said the works would close the north quay for two summers.")
 GOOD = f"---\noutlet: Lisk Post\ntitle: Ferry terminal approved\n---\n{ARTICLE}\n"
-CONFIG = ('[embeddings]\nbackend = "hashing"\n[drafter]\nmax_attempts = 3\nmax_reasks = 2\ntimeout_s = 3\n'
-          'max_retry_after_s = 1\n[ingest]\npassage_chars = 200\nmin_source_chars = 40\n')
 MOJIBAKE = ("Ã", "â€", "\ufffd", "Å¡", "Ã©")
-
-
-def settings(tmp_path: Path, base_url: str, **sections):
-    layer = {"data_dir": str(tmp_path / "data"), "embeddings": {"backend": "hashing"},
-             "drafter": {"base_url": base_url, "max_attempts": 3, "max_reasks": 2, "timeout_s": 3,
-                         "max_retry_after_s": 1}, "ingest": {"passage_chars": 200, "min_source_chars": 40}}
-    for name, values in sections.items():
-        layer[name] = {**layer.get(name, {}), **values}
-    return load_settings(overrides=layer, env={})
-
-
-def cli(tmp_path: Path, args: list[str], base_url: str = "http://127.0.0.1:9/v1", config: str = CONFIG):
-    """The CLI in-process (typer's runner): exit code, stdout and stderr apart."""
-    cfg = tmp_path / "cli.toml"
-    cfg.write_text(config, encoding="utf-8")
-    env = {k: None for k in os.environ if k.startswith(("OPENAI", "BRIEF"))}
-    env.update(OPENAI_BASE_URL=base_url, BRIEF_DATA_DIR=str(tmp_path / "data"))
-    return CliRunner().invoke(app, [*args, "--config", str(cfg)], env=env)
 
 
 def write(folder: Path, name: str, data: bytes | str) -> Path:

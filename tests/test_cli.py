@@ -9,26 +9,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.fake_openai import Status
-from tests.test_graph import STORY, good_model
+from tests.fakes import LEAKY_SENTENCE, STORY, Status, assert_one_line_error, good_model, leaky_model, run
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(args, tmp_path, base_url="http://127.0.0.1:9/v1", stdin=None, config=None):
-    cfg = config or tmp_path / "test.toml"
-    if config is None:
-        cfg.write_text('[embeddings]\nbackend = "hashing"\n[drafter]\nmax_attempts = 2\ntimeout_s = 5\n'
-                       '[ingest]\npassage_chars = 200\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "BRIEF"))}
-    env.update(OPENAI_BASE_URL=base_url, BRIEF_DATA_DIR=str(tmp_path / "data"))
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args, "--config", str(cfg)], cwd=ROOT, env=env,
-                          input=stdin, capture_output=True, text=True, timeout=240)
-
-
-def assert_one_line_error(proc):
-    assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("error:")
 
 
 def test_draft_writes_three_files_and_json_validates_against_the_exported_schema(tmp_path, fake_openai):
@@ -52,12 +35,7 @@ def test_draft_to_stdout_prints_only_the_brief(tmp_path, fake_openai):
 
 
 def test_rejected_draft_exits_6_and_is_written_as_rejected(tmp_path, fake_openai):
-    def leaky(prompt, body):
-        if prompt.startswith("draft_sentence"):
-            return {"sentence": "I hope this helps! Let me know if you want more."}
-        return good_model(prompt, body)
-
-    fake_openai.set_responder(leaky)
+    fake_openai.set_responder(leaky_model({"sentence": LEAKY_SENTENCE}))
     cfg = tmp_path / "reject.toml"
     cfg.write_text('[embeddings]\nbackend = "hashing"\n[draft]\nfallback = "reject"\nmax_revisions = 1\nmode = "sentence"\n'
                    '[ingest]\npassage_chars = 200\n')

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from agent.api import draft_brief
-from tests.fake_openai import Status
-from tests.test_graph import PASSAGE_RE, STORY, good_model, settings_for
+from tests.fakes import PASSAGE_RE, STORY, Status, good_model, settings_for
 
 CONTEXT_ERROR = Status(400, body=json.dumps({"error": {
     "message": "This model's maximum context length is 512 tokens, however you requested 2000 tokens.",

@@ -10,7 +10,7 @@ import pytest
 from agent.checks.draft_check import check_draft, report_json
 from agent.errors import UsageError
 from agent.schema import Passage
-from tests.test_render import BRIEF, PASSAGES
+from tests.fakes import BRIEF, PASSAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = "The Lisk harbour board approved a new ferry terminal on Monday. The terminal will cost 85 million crowns and open in 2028."

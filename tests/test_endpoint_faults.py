@@ -25,30 +25,30 @@ from agent.api import draft_brief
 from agent.config import load_settings
 from agent.errors import LLMOutputInvalid, LLMUnavailable, UsageError
 from agent.publish import write_outputs
-from agent.result import BriefResult
-from agent.schema import CheckReport
-from tests.fake_openai import EmptyBody200, EmptyChoices, Html200, Stall, Status
-from tests.test_bad_inputs import cli, settings
-from tests.test_graph import STORY, good_model
+from tests.fakes import (STORY, EmptyBody200, EmptyChoices, FakeClock, Html200, Stall, Status, cli, failing_replace,
+                         good_model, sample_result, settings, write_old_output)
 from tests.test_llm import MSGS, City, client
-from tests.test_render import BRIEF, PASSAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 OK = {"city": "Velden"}
 
 
-def ask(fake, **role):
-    """One logical call; returns (outcome, seconds, HTTP attempts seen by the server)."""
-    llm = client(fake, **role)
-    started = time.monotonic()
+def ask(fake, clock: FakeClock | None = None, **role):
+    """One logical call; returns (outcome, the backoff waits it asked for, HTTP attempts seen by the server)."""
+    clock = clock or FakeClock()
+    llm = client(fake, clock=clock, **role)
     try:
         outcome = llm.complete_json("q", MSGS, City)
     except (LLMUnavailable, LLMOutputInvalid) as e:
         outcome = e
-    elapsed = time.monotonic() - started
     attempts = fake.attempts("q")
     assert attempts <= llm.role.max_attempts, f"{attempts} HTTP attempts for one logical call"
-    return outcome, elapsed, attempts
+    return outcome, clock.sleeps, attempts
+
+
+def backoff(waits: list[float]) -> bool:
+    """Each wait is the jittered exponential backoff for its attempt: half to all of 0.5 s, 1 s, 2 s, ..."""
+    return all(0.25 * 2 ** n <= w <= 0.5 * 2 ** n for n, w in enumerate(waits))
 
 
 # --- retry-after, bursts, refusals ------------------------------------------------------------
@@ -57,21 +57,22 @@ def ask(fake, **role):
 @pytest.mark.parametrize(
     "headers, low, high",
     [
-        ({"Retry-After": "1"}, 0.95, 2.5),
-        ({"retry-after-ms": "300"}, 0.29, 1.5),
-        ({"Retry-After": "HTTP-DATE+2"}, 0.5, 3.5),  # an HTTP date two seconds ahead, made when the test runs
-        ({"Retry-After": "soon"}, 0.0, 1.5),  # unreadable: ordinary backoff
-        ({}, 0.0, 1.5),
+        ({"Retry-After": "1"}, 1.0, 1.0),
+        ({"retry-after-ms": "300"}, 0.3, 0.3),
+        ({"Retry-After": "HTTP-DATE+2"}, 2.0, 2.0),  # an HTTP date two seconds ahead of the (fake) clock
+        ({"Retry-After": "soon"}, 0.25, 0.5),  # unreadable: ordinary backoff
+        ({}, 0.25, 0.5),
     ],
     ids=["seconds", "milliseconds", "http-date", "garbage", "absent"],
 )
 def test_429_waits_as_asked_then_succeeds(fake_openai, headers, low, high):
+    clock = FakeClock()
     if headers.get("Retry-After") == "HTTP-DATE+2":
-        headers = {"Retry-After": formatdate(time.time() + 2, usegmt=True)}
+        headers = {"Retry-After": formatdate(clock.time() + 2, usegmt=True)}
     fake_openai.enqueue("q", Status(429, headers), OK)
-    outcome, elapsed, attempts = ask(fake_openai)
+    outcome, waits, attempts = ask(fake_openai, clock)
     assert outcome == City(city="Velden") and attempts == 2
-    assert low <= elapsed < high
+    assert len(waits) == 1 and low <= waits[0] <= high
 
 
 @pytest.mark.parametrize("headers", [{"Retry-After": "86400"}, {"retry-after-ms": "600000"},
@@ -79,29 +80,30 @@ def test_429_waits_as_asked_then_succeeds(fake_openai, headers, low, high):
                          ids=["a-day", "ten-minutes-ms", "year-2100"])
 def test_absurd_retry_after_fails_fast_with_one_attempt(fake_openai, headers):
     fake_openai.set_responder(lambda name, body: Status(429, headers))
-    outcome, elapsed, attempts = ask(fake_openai)
+    outcome, waits, attempts = ask(fake_openai)
     assert isinstance(outcome, LLMUnavailable) and "retry after" in outcome.one_line()
-    assert elapsed < 2 and attempts == 1
+    assert waits == [] and attempts == 1
 
 
 @pytest.mark.parametrize("burst", [0, 1, 2, 3, 4])
 def test_5xx_burst_is_ridden_out_only_within_the_attempt_budget(fake_openai, burst):
     codes = [500, 502, 503, 504]
     fake_openai.enqueue("q", *[Status(codes[i % 4]) for i in range(burst)], OK)
-    outcome, elapsed, attempts = ask(fake_openai, max_attempts=3)
+    outcome, waits, attempts = ask(fake_openai, max_attempts=3)
     if burst < 3:
         assert outcome == City(city="Velden") and attempts == burst + 1
     else:
         assert isinstance(outcome, LLMUnavailable) and attempts == 3 and "after 3 attempt(s)" in outcome.one_line()
-    assert elapsed < 8
+    assert len(waits) == min(burst, 2) and backoff(waits)  # no wait after the last attempt
 
 
 @pytest.mark.parametrize("fault", [Status(503), Status(502), Status(429, {"Retry-After": "0"})], ids=["503", "502", "429"])
 def test_persistent_transport_fault_stops_at_max_attempts(fake_openai, fault):
     fake_openai.set_responder(lambda name, body: fault)
-    outcome, elapsed, attempts = ask(fake_openai, max_attempts=4)
+    outcome, waits, attempts = ask(fake_openai, max_attempts=4)
     assert isinstance(outcome, LLMUnavailable) and attempts == 4
-    assert "\n" not in outcome.one_line() and elapsed < 10
+    assert "\n" not in outcome.one_line()
+    assert waits == [0.0] * 3 if fault.code == 429 else len(waits) == 3 and backoff(waits)
 
 
 class ResetServer:
@@ -134,18 +136,18 @@ class ResetServer:
 
 
 def test_connection_reset_every_time_stops_at_max_attempts():
-    """tests/fake_openai.Reset stalls until the read timeout instead (its socket stays open); this one resets."""
+    """The fake server's Reset stalls until the read timeout instead (its socket stays open); this one resets."""
     from agent.config import ModelRole
     from agent.llm import LLMClient
 
     server = ResetServer()
     try:
+        clock = FakeClock()
         llm = LLMClient(ModelRole(max_attempts=3, timeout_s=5, structured_output="json_object"),
-                        base_url=server.base_url, api_key=None)
-        started = time.monotonic()
+                        base_url=server.base_url, api_key=None, clock=clock)
         with pytest.raises(LLMUnavailable, match=r"connection error .* after 3 attempt\(s\)"):
             llm.complete_json("q", MSGS, City)
-        assert time.monotonic() - started < 3 and server.attempts == 3
+        assert server.attempts == 3 and len(clock.sleeps) == 2 and backoff(clock.sleeps)
     finally:
         server.close()
 
@@ -160,12 +162,12 @@ def test_connection_refused_is_typed_and_bounded():
     from agent.config import ModelRole
     from agent.llm import LLMClient
 
+    clock = FakeClock()
     llm = LLMClient(ModelRole(max_attempts=3, timeout_s=1, structured_output="json_object"),
-                    base_url=f"http://127.0.0.1:{_closed_port()}/v1", api_key=None)
-    started = time.monotonic()
+                    base_url=f"http://127.0.0.1:{_closed_port()}/v1", api_key=None, clock=clock)
     with pytest.raises(LLMUnavailable, match=r"connection error .* after 3 attempt\(s\)"):
         llm.complete_json("q", MSGS, City)
-    assert time.monotonic() - started < 3  # two jittered backoffs of at most 0.5 s and 1 s
+    assert len(clock.sleeps) == 2 and backoff(clock.sleeps)  # two jittered backoffs of at most 0.5 s and 1 s
     assert llm.usage.http_attempts == 3 and llm.usage.llm_calls == 1
 
 
@@ -182,10 +184,11 @@ def test_auth_failure_stops_the_whole_run_after_exactly_one_request(tmp_path, fa
 
 @pytest.mark.parametrize("where", ["headers", "body"])
 def test_stall_times_out_within_the_budget(fake_openai, where):
+    """The timeouts are real: waiting out the stall would end in a late reply or a dropped body, not "timeout"."""
     fake_openai.set_responder(lambda name, body: Stall(4, where))
-    outcome, elapsed, attempts = ask(fake_openai, max_attempts=2, timeout_s=0.5)
-    assert isinstance(outcome, LLMUnavailable) and attempts == 2
-    assert elapsed < 2 * 0.5 + 0.5 + 1.0  # two timeouts and one backoff, with slack
+    outcome, waits, attempts = ask(fake_openai, max_attempts=2, timeout_s=0.5)
+    assert isinstance(outcome, LLMUnavailable) and "timeout" in outcome.one_line() and attempts == 2
+    assert len(waits) == 1 and backoff(waits)  # one backoff between the two timeouts
 
 
 class DripServer:
@@ -237,19 +240,15 @@ def test_trickled_reply_is_cut_off_at_the_timeout_budget():
     from agent.config import ModelRole
     from agent.llm import LLMClient
 
+    """Every read is within the timeout, so only the whole-attempt deadline can cut it (the whole reply is valid)."""
     server = DripServer(pieces=20, interval=0.25)  # 5 s in total, 0.25 s between pieces
     try:
         llm = LLMClient(ModelRole(max_attempts=2, timeout_s=0.5, structured_output="json_object"),
-                        base_url=server.base_url, api_key=None)
-        started = time.monotonic()
-        try:
+                        base_url=server.base_url, api_key=None, clock=FakeClock())
+        with pytest.raises(LLMUnavailable, match="timeout"):
             llm.complete_json("q", MSGS, City)
-        except LLMUnavailable:
-            pass
-        elapsed = time.monotonic() - started
     finally:
         server.close()
-    assert elapsed < 2 * 0.5 + 1.0, f"one call took {elapsed:.1f} s with timeout_s=0.5 and max_attempts=2"
 
 
 # --- replies that are not replies -----------------------------------------------------------
@@ -265,8 +264,8 @@ def test_unusable_200_then_valid_reply_succeeds(fake_openai, fault):
 @pytest.mark.parametrize("fault", [Html200(), EmptyBody200(), EmptyChoices()], ids=["html-200", "empty-200", "no-choices"])
 def test_unusable_200_forever_ends_typed_within_the_budget(fake_openai, fault):
     fake_openai.set_responder(lambda name, body: fault)
-    outcome, elapsed, attempts = ask(fake_openai, max_attempts=3, max_reasks=2)
-    assert isinstance(outcome, LLMOutputInvalid) and attempts == 3 and elapsed < 5
+    outcome, waits, attempts = ask(fake_openai, max_attempts=3, max_reasks=2)
+    assert isinstance(outcome, LLMOutputInvalid) and attempts == 3 and waits == []  # a re-ask doesn't back off
 
 
 def test_reasks_and_transport_retries_share_one_attempt_budget(fake_openai):
@@ -301,8 +300,7 @@ def test_random_transport_faults_keep_every_call_typed_and_within_budget(fake_op
     rng = random.Random(8)
     faults = [Status(500), Status(502), Status(503), Status(504), Status(429, {"Retry-After": "0"}), Stall(2)]
     fake_openai.set_responder(lambda name, body: rng.choice(faults) if rng.random() < 0.3 else OK)
-    llm = client(fake_openai, max_attempts=3, timeout_s=0.3)
-    llm._wait = lambda state: 0.0  # the backoff schedule is covered elsewhere; keep this fast
+    llm = client(fake_openai, clock=FakeClock(), max_attempts=3, timeout_s=0.3)  # backoffs recorded, not slept
     outcomes = {"ok": 0, "typed": 0}
     for i in range(60):
         name = f"q{i}"
@@ -384,31 +382,6 @@ def test_two_processes_creating_one_store_at_once_both_succeed(tmp_path):
 # --- writing the output ---------------------------------------------------------------------
 
 
-def _result() -> BriefResult:
-    return BriefResult(status="published", brief=BRIEF, report=CheckReport(status="pass"), passages=PASSAGES)
-
-
-def write_old_output(out: Path) -> dict[str, bytes]:
-    """A previous run's brief files in `out`; returns their bytes, to compare after a failed run."""
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("brief.md", "brief.html", "brief.json"):
-        (out / name).write_text(f"earlier {name}\n")
-    return {p.name: p.read_bytes() for p in out.iterdir()}
-
-
-def failing_replace(n: int):
-    """os.replace that fails with ENOSPC on its n-th call (a disk filling part-way through a set)."""
-    real, count = os.replace, [0]
-
-    def replace(src, dst):
-        count[0] += 1
-        if count[0] == n:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(src, dst)
-
-    return replace
-
-
 @pytest.fixture
 def old_output(tmp_path):
     out = tmp_path / "out"
@@ -425,7 +398,7 @@ def test_disk_full_on_the_first_file_is_one_line_and_keeps_the_old_brief(monkeyp
     out, before = old_output
     _fail_nth_replace(monkeypatch, 1)
     with pytest.raises(UsageError, match="cannot write output \\(No space left on device\\)"):
-        write_outputs(_result(), out)
+        write_outputs(sample_result(), out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no partial file, no temp file left
 
 
@@ -433,7 +406,7 @@ def test_disk_full_part_way_keeps_the_old_brief_whole(monkeypatch, old_output):
     out, before = old_output
     _fail_nth_replace(monkeypatch, 2)
     with pytest.raises(UsageError):
-        write_outputs(_result(), out)
+        write_outputs(sample_result(), out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
@@ -460,7 +433,7 @@ def test_disk_full_on_write_leaves_no_temp_file(monkeypatch, old_output):
 
     monkeypatch.setattr(agent.runs.os, "fdopen", FullFile)
     with pytest.raises(UsageError, match="No space left on device"):
-        write_outputs(_result(), out)
+        write_outputs(sample_result(), out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
@@ -514,5 +487,5 @@ def test_really_read_only_output_folder_as_an_unprivileged_user(tmp_path, fake_o
 def test_written_brief_files_follow_the_umask(tmp_path):
     umask = os.umask(0o022)
     os.umask(umask)
-    written = write_outputs(_result(), tmp_path / "out")
+    written = write_outputs(sample_result(), tmp_path / "out")
     assert all((p.stat().st_mode & 0o777) == (0o666 & ~umask) for p in written)

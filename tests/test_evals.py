@@ -20,7 +20,7 @@ from evals.dataset import Case, Gate, load_cases
 from evals.gate import evaluate_gate, parse_thresholds
 from evals.report import load_run, nested_table, write_reports
 from evals.runner import CaseRow, EvalOptions, run_eval
-from tests.test_graph import good_model
+from tests.fakes import good_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_settings
-from agent.errors import LLMOutputInvalid
 from agent.extractive import compose, gather_candidates, rank_lead_first
 from agent.house_format import SECTIONS
 from agent.independence import group_sources
@@ -16,22 +15,7 @@ from agent.ingest import load_sources, split_passages
 from agent.nodes import check, fallback, first_draft as draft, revise
 from agent.state import BriefState, Deps
 from agent.schema import CheckReport, Violation
-
-STORY = Path(__file__).parent / "fixtures" / "story"
-
-
-class ScriptedModel:
-    """In-process drafter: replies per prompt name from a dict, and fails loudly on anything else."""
-
-    def __init__(self, replies: dict[str, list[str]] | None = None):
-        self.replies = {k: list(v) for k, v in (replies or {}).items()}
-        self.calls: list[str] = []
-
-    def complete_json(self, prompt_name, messages, schema):
-        self.calls.append(prompt_name)
-        if not self.replies.get(prompt_name):
-            raise LLMOutputInvalid(f"{prompt_name}: no scripted reply (have {sorted(self.replies)})")
-        return schema(sentence=self.replies[prompt_name].pop(0))
+from tests.fakes import STORY, ScriptedModel, never_valid
 
 
 def story_state(language: str = "en") -> BriefState:
@@ -44,7 +28,7 @@ def story_state(language: str = "en") -> BriefState:
 
 def deps(model=None) -> Deps:
     return Deps(settings=load_settings(overrides={"embeddings": {"backend": "hashing"}}, env={}), store=None,
-                drafter=model or ScriptedModel(), mode="faithful")
+                drafter=model or ScriptedModel(otherwise=never_valid), mode="faithful")
 
 
 def _words(text: str) -> list[str]:
@@ -91,19 +75,19 @@ def test_a_shortening_is_kept_only_when_it_deletes_and_keeps_the_facts():
     sentence = ("The extension will cost 240 million euros and is due to open in 2029, council spokesperson "
                 "Anika Rost said.")
     faithful = "The extension will cost 240 million euros and is due to open in 2029, Anika Rost said."
-    model = ScriptedModel({"compress": [
+    model = ScriptedModel({"compress": [{"sentence": text} for text in (
         faithful,  # deletes "council spokesperson" only
         "The extension will cost 240 million euros and is due to open in 2029.",  # drops the attribution
         "The extension will cost 300 million euros and is due to open in 2029, Anika Rost said.",  # a new figure
         "The extension will cost 240 million euros, Anika Rost said.",  # drops a date
         "The extension will cost 240 million euros and will open in 2029, Anika Rost said.",  # adds a word
-    ]})
+    )]})
     d = deps(model)
     assert shorten(d, sentence, 17, {}) == faithful
     for _ in range(4):
         assert shorten(d, sentence, 17, {}) is None
     memo: dict[str, str] = {}
-    assert shorten(deps(ScriptedModel()), sentence, 17, memo) is None and memo  # a failed call is remembered
+    assert shorten(deps(), sentence, 17, memo) is None and memo  # a failed call is remembered
 
 
 def test_revise_replaces_a_failing_sentence_with_another_source_sentence():

@@ -12,8 +12,7 @@ from agent.errors import UsageError
 from agent.feeds import SeenItems, feed_sources, parse_since, read_feed, resolve_feed
 from agent.fetch import FetchFailed, Fetcher
 from tests.fake_web import FakeWeb
-from tests.test_cli import run
-from tests.test_graph import good_model
+from tests.fakes import good_model, run
 
 OUTLETS = {"Northfield Wire", "Velden Daily", "Transit Notes"}
 

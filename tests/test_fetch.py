@@ -14,7 +14,7 @@ from agent.errors import UsageError
 from agent.fetch import FetchFailed, FetchRefused, Fetcher, is_url, refusal, refuse_urls_unless_enabled, user_agent
 from agent.ingest import load_sources
 from tests.fake_web import FakeWeb
-from tests.test_graph import good_model
+from tests.fakes import good_model
 
 LOOPBACK = {"allow_networks": ["127.0.0.0/8"]}
 

@@ -3,101 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 
 import jsonschema
 import pytest
 
 from agent.api import draft_brief
-from agent.config import load_settings
 from agent.errors import LLMUnavailable, NoUsableSources
-from agent.purposes import answers
 from agent.result import BriefDocument
-from tests.fake_openai import Status
-
-STORY = Path(__file__).parent / "fixtures" / "story"
-PASSAGE_RE = re.compile(r'<passage id="(S\d+:\d+)"[^>]*>\n(.*?)\n</passage>', re.S)
-
-
-def settings_for(tmp_path: Path, base_url: str, **draft):
-    return load_settings(
-        overrides={
-            "data_dir": str(tmp_path / "data"),
-            "embeddings": {"backend": "hashing"},
-            "drafter": {"base_url": base_url, "max_attempts": 2, "timeout_s": 5, "max_retry_after_s": 1},
-            "draft": draft,
-            "ingest": {"passage_chars": 200},
-        },
-        env={},
-    )
-
-
-def first_sentence(text: str) -> str:
-    for line in text.splitlines():
-        line = line.strip()
-        if len(line.split()) >= 6 and "|" not in line:
-            return re.split(r"(?<=[.!?])\s", line)[0]
-    return text.split("\n")[0]
-
-
-# What a well-behaved model looks for in a passage to answer each section's question.
-SECTION_CUES = {"who_benefits": r"\b(won|welcomed|contract|hire)", "what_to_watch": r"\b(will decide|due to open|review)",
-                "what_this_means": r"\b(would|could|expected to)", "nuance": r"\b(warned|but|over budget)"}
-
-
-def answer_sentence(text: str, section: str) -> str:
-    """The passage's first sentence that answers the section (its first sentence for the body, or if none does)."""
-    cue = SECTION_CUES.get(section)
-    for line in text.splitlines():
-        for sentence in re.split(r"(?<=[.!?])\s", line.strip()):
-            if cue and len(sentence.split()) >= 6 and "|" not in sentence and re.search(cue, sentence):
-                return sentence
-    return first_sentence(text)
-
-
-def good_model(prompt: str, body: dict):
-    """A well-behaved model: restates the sentence of its passage(s) that answers the section asked for."""
-    user = body["messages"][-1]["content"] if prompt.startswith("draft") else body["messages"][1]["content"]
-    passages = PASSAGE_RE.findall(user)
-    section = prompt.split(".", 1)[1] if "." in prompt else ""
-    if prompt.startswith("draft_sentence"):
-        return {"sentence": answer_sentence(passages[0][1], section)}
-    if prompt.startswith("draft_section"):
-        return {"sentences": [{"text": answer_sentence(t, section), "citations": [pid]} for pid, t in passages[:2]]}
-    if prompt == "headline":
-        return dict(HEADLINE)
-    if prompt == "trend":
-        return dict(TREND)
-    texts = dict(passages)
-    if prompt == "draft_brief":  # the whole brief at once: each section from the passage sentences that answer it
-        asked = re.findall(r'^- "(\w+)": (\d+) sentences?\. .*Passages: (.*)\.$', user, re.M)
-        facts = re.findall(r"^\d+\. (Sources disagree.*|Las fuentes.*)$", user, re.M)
-        used: set[str] = set()
-        sections = {}
-        for key, count, ids in asked:
-            own = ids.split(", ")
-            pool = [(pid, sentence) for pid in own + [p for p in texts if p not in own]
-                    for sentence in re.split(r"(?<=[.!?])\s", " ".join(texts[pid].split()))
-                    if len(sentence.split()) >= 6 and sentence not in used]
-            fits = [(pid, t) for pid, t in pool if answers(key, t) is not False][:min(int(count), 2)]
-            fits = fits or [(own[0], answer_sentence(texts[own[0]], key))]
-            used.update(t for _, t in fits)
-            sections[key] = [{"text": t, "citations": [pid]} for pid, t in fits]
-        return {"sections": sections, **HEADLINE, "trend": dict(TREND), "disputes": facts}
-    if prompt == "revise_brief":  # each rejected sentence again, from the passage it overlaps most
-        items = re.findall(r'^\d+\. Section "(\w+)": .*\n\s+Rejected: "(.*)"$', user, re.M)
-        out = {"sentences": []}
-        for key, rejected in items:
-            words = set(rejected.lower().split())
-            pid = max(texts, key=lambda p: len(words & set(texts[p].lower().split())))
-            out["sentences"].append({"text": answer_sentence(texts[pid], key), "citations": [pid]})
-        return {**out, **(HEADLINE if "were rejected:" in user else {})}
-    raise AssertionError(prompt)
-
-
-HEADLINE = {"headline": "Velden council approves tram line extension", "dek": "The Blue line will reach the harbour district."}
-TREND = {"name": "Cities Extend Light Rail", "description": "Mid-sized cities are expanding tram networks."}
+from tests.fakes import HEADLINE, STORY, TREND, Status, good_model, settings_for
 
 
 @pytest.mark.parametrize("mode", ["sentence", "section"])

@@ -1,7 +1,6 @@
 """The LLM client through the real openai client against the fake server on 127.0.0.1."""
 
 import json
-import time
 
 import pytest
 from pydantic import BaseModel
@@ -9,7 +8,7 @@ from pydantic import BaseModel
 from agent.config import ModelRole
 from agent.errors import LLMOutputInvalid, LLMUnavailable
 from agent.llm import CallLog, LLMClient, extract_json
-from tests.fake_openai import EmptyBody200, EmptyChoices, Html200, Reset, Stall, Status, Truncated
+from tests.fakes import EmptyBody200, EmptyChoices, FakeClock, Html200, Reset, Stall, Status, Truncated
 
 MSGS = [{"role": "user", "content": "Which city?"}]
 
@@ -18,11 +17,12 @@ class City(BaseModel):
     city: str
 
 
-def client(fake, tmp_path=None, **role):
+def client(fake, tmp_path=None, clock=None, **role):
     settings = dict(max_attempts=3, max_reasks=2, timeout_s=1.5, max_retry_after_s=5, structured_output="json_object")
     settings.update(role)
     log = CallLog(tmp_path / "calls.jsonl" if tmp_path else None)
-    return LLMClient(ModelRole(**settings), base_url=fake.base_url, api_key=None, call_log=log)
+    return LLMClient(ModelRole(**settings), base_url=fake.base_url, api_key=None, call_log=log,
+                     clock=clock or FakeClock())  # backoffs recorded, not slept
 
 
 @pytest.mark.parametrize(
@@ -44,18 +44,18 @@ def test_json_reply_is_validated_and_transient_faults_retried(fake_openai, repli
 
 def test_retry_after_is_honoured(fake_openai):
     fake_openai.enqueue("q", Status(429, {"Retry-After": "1"}), {"city": "Velden"})
-    started = time.monotonic()
-    client(fake_openai).complete_json("q", MSGS, City)
-    assert time.monotonic() - started >= 0.95
+    clock = FakeClock()
+    client(fake_openai, clock=clock).complete_json("q", MSGS, City)
+    assert clock.sleeps == [1.0]
     assert fake_openai.attempts("q") == 2
 
 
 def test_absurd_retry_after_fails_fast(fake_openai):
     fake_openai.enqueue("q", Status(429, {"Retry-After": "3600"}))
-    started = time.monotonic()
+    clock = FakeClock()
     with pytest.raises(LLMUnavailable, match="3600"):
-        client(fake_openai).complete_json("q", MSGS, City)
-    assert time.monotonic() - started < 2 and fake_openai.attempts("q") == 1
+        client(fake_openai, clock=clock).complete_json("q", MSGS, City)
+    assert clock.sleeps == [] and fake_openai.attempts("q") == 1
 
 
 @pytest.mark.parametrize("fault, attempts", [(Status(503), 3), (Status(401), 1), (Status(403), 1)])
@@ -70,11 +70,12 @@ def test_persistent_failures_stop_at_the_cap(fake_openai, fault, attempts):
 
 
 def test_stall_times_out_within_budget(fake_openai):
+    """The timeout is real (a reply after the stall would be a City-less sentence, not a timeout); the wait isn't."""
     fake_openai.set_responder(lambda name, body: Stall(3))
-    started = time.monotonic()
-    with pytest.raises(LLMUnavailable, match="timeout"):
-        client(fake_openai, max_attempts=2, timeout_s=0.5).complete_json("q", MSGS, City)
-    assert time.monotonic() - started < 4
+    clock = FakeClock()
+    with pytest.raises(LLMUnavailable, match=r"timeout.* after 2 attempt"):
+        client(fake_openai, clock=clock, max_attempts=2, timeout_s=0.5).complete_json("q", MSGS, City)
+    assert len(clock.sleeps) == 1 and 0.25 <= clock.sleeps[0] <= 0.5  # one jittered backoff between the two
     assert fake_openai.attempts("q") == 2
 
 

@@ -13,8 +13,7 @@ from agent.api import draft_brief
 from agent.errors import UsageError
 from agent.ninjs import NINJS_SCHEMA_FILE, to_ninjs
 from agent.result import BriefResult
-from tests.test_cli import run
-from tests.test_graph import STORY, good_model, settings_for
+from tests.fakes import LEAKY_SENTENCE, STORY, good_model, leaky_model, run, settings_for
 
 SCHEMA = json.loads(NINJS_SCHEMA_FILE.read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -69,12 +68,7 @@ def test_a_published_brief_is_valid_ninjs_and_still_withheld(tmp_path, fake_open
 
 
 def test_a_rejected_brief_is_withheld_with_its_violations_in_the_note(tmp_path, fake_openai):
-    def leaky(prompt, body):
-        if prompt.startswith("draft_sentence"):
-            return {"sentence": "I hope this helps! Let me know if you want more."}
-        return good_model(prompt, body)
-
-    fake_openai.set_responder(leaky)
+    fake_openai.set_responder(leaky_model({"sentence": LEAKY_SENTENCE}))
     settings = settings_for(tmp_path, fake_openai.base_url, mode="sentence", fallback="reject", max_revisions=1)
     result = draft_brief([STORY], config=settings)
     assert result.status == "rejected"

@@ -2,42 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from agent.api import draft_brief
-from tests.test_graph import good_model, settings_for
-from tests.test_veracity import STORIES
-
-
-def write_corpus(folder):
-    folder.mkdir()
-    for name in ("wire", "daily", "rival"):
-        (folder / f"{name}.md").write_text(f"---\noutlet: Outlet {name}\ntitle: Orsk dredging plan\n---\n{STORIES[name]}\n")
-    return folder
-
-
-FACT = re.compile(r"disagree on a figure: (.+?) gives (.+?), (Outlet \w+) (.+?)\.\n")
-HEADLINE = {"headline": "Orsk port authority approves dredging plan",
-            "dek": "The Orsk port authority approved the dredging plan on Monday."}
-
-
-def model_with_nuance(reply):
-    def word(fact):
-        first, first_value, second, second_value = fact.groups()
-        return reply.format(first=first, second=second, a=first_value, b=second_value)
-
-    def respond(prompt, body):
-        if prompt == "nuance":
-            return {"sentence": word(FACT.search(body["messages"][-1]["content"]))}
-        if prompt == "headline":
-            return dict(HEADLINE)
-        if prompt == "draft_brief":  # the one-call draft words the disputes too
-            out = good_model(prompt, body)
-            return {**out, **HEADLINE, "disputes": [word(f) for f in FACT.finditer(body["messages"][-1]["content"])]}
-        return good_model(prompt, body)
-    return respond
+from tests.fakes import model_with_nuance, settings_for, write_corpus
 
 
 @pytest.mark.parametrize("reply,worded", [

@@ -10,8 +10,7 @@ from rich.console import Console
 from agent.api import draft_brief
 from agent.config import Budget
 from agent.progress import ConsoleProgress, StageRecord, budget_left
-from tests.test_cli import run
-from tests.test_graph import STORY, good_model, settings_for
+from tests.fakes import STORY, good_model, run, settings_for
 
 GRAPH_STAGES = {"retrieve", "draft", "check", "finalize"}
 

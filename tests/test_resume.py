@@ -15,8 +15,7 @@ import pytest
 
 from agent.api import draft_brief, resume_brief
 from agent.errors import CacheMiss
-from tests.fake_openai import Stall
-from tests.test_graph import STORY, good_model, settings_for
+from tests.fakes import STORY, Stall, good_model, settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
 

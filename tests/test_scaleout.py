@@ -22,9 +22,8 @@ from agent.jobs import JobWorker
 from agent.embeddings import HashingEmbedding
 from agent.trends import TrendRegistry
 from tests.postgres_server import fresh_database, postgres  # noqa: F401  (the PostgreSQL fixture)
-from tests.test_graph import STORY, good_model, settings_for
+from tests.fakes import STORY, call, free_port, good_model, settings_for
 from tests.test_resume import answered_keys, brief_fields, config_file, reviser
-from tests.test_service import call, free_port
 from tests.test_store_server import chroma_server  # noqa: F401  (the Chroma server fixture)
 
 psycopg = pytest.importorskip("psycopg")

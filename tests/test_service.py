@@ -5,81 +5,25 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
 import jsonschema
 import pytest
-import uvicorn
 
 from agent.errors import StoreError
 from agent.jobs import JobStore
 from agent.result import BriefDocument
 from agent.config import ServiceSettings
 from agent.service import create_app
-from tests.fake_openai import Stall, Status
-from tests.test_graph import STORY, good_model, settings_for
+from tests.fakes import (LEAKY, STORY, Stall, Status, call, free_port, good_model, leaky_model, poll_job, running,
+                         settings_for)
 
 ROOT = Path(__file__).resolve().parent.parent
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, whatever the environment says
-LEAKY = "I hope this helps! Let me know if you would like more detail on the tram."
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(base: str, method: str, path: str, body=None, *, raw: bytes | None = None, data=None,
-         headers: dict | None = None, timeout: float = 60) -> tuple[int, dict, dict]:
-    """One request; returns (HTTP status, JSON body, headers) for successes and errors alike."""
-    if data is None:
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with DIRECT.open(request, timeout=timeout) as r:
-            return r.status, json.loads(r.read()), dict(r.headers)
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read()), dict(e.headers)
-
-
-def poll_job(base: str, href: str, until, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status, job, _ = call(base, "GET", href, timeout=10)
-        assert status == 200, job
-        if until(job):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job never reached the state: {job}")
-
-
-@contextmanager
-def running(app):
-    """The app under a real uvicorn server in a thread, on a free loopback port."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None,
-                                           access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def with_story_root(settings):
@@ -140,10 +84,7 @@ def test_post_briefs_returns_the_published_document(start, fake_openai, tmp_path
 
 
 def test_a_rejected_draft_is_200_with_status_rejected(start, fake_openai):
-    def leaky(prompt, body):
-        return {"sentence": LEAKY} if prompt.startswith("draft_sentence") else good_model(prompt, body)
-
-    fake_openai.set_responder(leaky)
+    fake_openai.set_responder(leaky_model({"sentence": LEAKY}))
     base, _ = start(draft={"mode": "sentence", "fallback": "reject", "max_revisions": 1})
     status, document, _ = call(base, "POST", "/v1/briefs", {"sources": [str(STORY)]})
     assert status == 200 and document["status"] == "rejected"

@@ -12,7 +12,7 @@ from agent.embeddings import HashingEmbedding, MiniLMEmbedding
 from agent.errors import ConfigError
 from agent.trends import TrendRegistry
 from tests.test_store_server import chroma_server  # noqa: F401  (the Chroma server fixture)
-from tests.test_render import BRIEF
+from tests.fakes import BRIEF
 from agent.schema import Paragraph, Sentence, Trend
 
 ROOT = Path(__file__).resolve().parent.parent

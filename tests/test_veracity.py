@@ -5,19 +5,10 @@ from agent.independence import canonical_url, group_sources
 from agent.schema import Passage, Sentence, Source, Veracity, content_id
 from agent.text import split_sentences
 from agent.veracity import assess_claim, contradiction_sentences, score_veracity
+from tests.fakes import STORIES
 
 CFG = load_settings(env={}).veracity
 CLAIM = "The Orsk port authority approved a 300 million euro dredging plan on Monday."
-STORIES = {
-    "wire": "The Orsk port authority approved a 300 million euro dredging plan on Monday, officials said. "
-            "Work on the channel starts in spring and will let larger container ships reach the docks.",
-    "daily": "On Monday the port authority in Orsk signed off on its dredging plan, worth 300 million euro, "
-             "according to board minutes. Shipping firms had lobbied for a deeper channel for years.",
-    "radio": "Board members of the Orsk port authority approved the 300 million euro dredging plan at Monday's meeting. "
-             "Environmental groups said they would study the permits before deciding whether to object.",
-    "rival": "The Orsk port authority approved a dredging plan on Monday whose true cost is 450 million euro, "
-             "two board members said, well above the published estimate.",
-}
 
 
 def corpus(*names: str, text_of=STORIES.get, urls=None):
@@ -327,8 +318,7 @@ def test_the_reader_gets_one_line_and_brief_json_and_the_run_folder_get_the_fact
 
     from agent.api import draft_brief
     from agent.render import render_markdown
-    from tests.test_nuance import model_with_nuance, write_corpus
-    from tests.test_graph import settings_for
+    from tests.fakes import model_with_nuance, settings_for, write_corpus
 
     fake_openai.set_responder(model_with_nuance("{first} puts the plan at {a}, while {second} says it will cost {b}."))
     result = draft_brief([write_corpus(tmp_path / "src")], config=settings_for(tmp_path, fake_openai.base_url,

@@ -1,9 +1,12 @@
-"""A fake OpenAI-compatible server on 127.0.0.1: scripted replies by prompt name, injectable faults."""
+"""A fake OpenAI-compatible server on 127.0.0.1: scripted replies by prompt name, injectable faults.
+
+The HTTP seam for tests and benchmarks: the real `openai` client talks to it over loopback."""
 
 from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -59,8 +62,6 @@ Responder = Callable[[str, dict], Reply]
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up on a stalled reply closes its socket: not worth a traceback."""
-        import sys
-
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             super().handle_error(request, client_address)
 
@@ -72,6 +73,7 @@ class FakeOpenAI:
         self.queues: dict[str, deque] = defaultdict(deque)
         self.responder: Responder | None = None
         self.requests: list[tuple[str, dict, dict]] = []
+        self.errors: list[Exception] = []  # what the responder raised (a script with no reply): see check()
         self._lock = threading.Lock()
         fake = self
 
@@ -95,7 +97,13 @@ class FakeOpenAI:
                     fake.requests.append((name, body, {k.lower(): v for k, v in self.headers.items()}))
                     reply = fake.queues[name].popleft() if fake.queues[name] else None
                 if reply is None and fake.responder is not None:
-                    reply = fake.responder(name, body)
+                    try:
+                        reply = fake.responder(name, body)
+                    except Exception as e:  # kept for check(); the client sees a 500 naming it, not a dropped socket
+                        with fake._lock:
+                            fake.errors.append(e)
+                        self._json(500, {"error": {"message": f"fake server: {e}", "type": "server_error"}})
+                        return
                 if reply is None:
                     self._json(500, {"error": {"message": f"fake server: no scripted reply for {name}"}})
                     return
@@ -185,6 +193,11 @@ class FakeOpenAI:
 
     def attempts(self, prompt_name: str) -> int:
         return sum(1 for name, _, _ in self.requests if name == prompt_name)
+
+    def check(self) -> None:
+        """Raise the first error the responder raised, so a script with no reply fails the test by name."""
+        if self.errors:
+            raise self.errors[0]
 
     def __enter__(self) -> "FakeOpenAI":
         self.thread.start()
