@@ -14,6 +14,7 @@ from agent.independence import group_sources
 from agent.nodes import UNTRACKED, fallback, revise
 from agent.schema import CheckReport, Passage, Sentence, Source, Violation
 from agent.state import BriefState, Deps, Status
+from tests.fakes import ScriptedModel
 
 A = "The Lisk harbour board approved a ferry terminal on Monday after a long debate."
 B = "The terminal will cost 85 million crowns and is expected to open in 2028, the board said."
@@ -25,30 +26,9 @@ PASSAGES = {"S1:1": Passage(id="S1:1", source_id="src-a", text=A, start=0, end=l
             "S2:1": Passage(id="S2:1", source_id="src-b", text=C, start=0, end=len(C))}
 
 
-class Drafter:
-    """In-process drafter: one scripted reply (or exception) per prompt name; records every call."""
-
-    def __init__(self, **replies):
-        self.replies = replies
-        self.calls: list[tuple[str, str]] = []
-
-    def complete_json(self, prompt_name, messages, schema):
-        self.calls.append((prompt_name, messages[-1]["content"]))
-        family = prompt_name.split(".")[0]
-        reply = self.replies.get(prompt_name, self.replies.get(family))
-        if reply is None:
-            raise AssertionError(f"unscripted prompt {prompt_name!r}; scripted: {sorted(self.replies)}")
-        if isinstance(reply, Exception):
-            raise reply
-        return schema.model_validate(reply)
-
-    def context_budget(self):
-        return None
-
-
 def deps(mode="section", drafter=None, **draft) -> Deps:
     settings = load_settings(overrides={"embeddings": {"backend": "hashing"}, "draft": draft}, env={})
-    return Deps(settings=settings, store=None, drafter=drafter or Drafter(), mode=mode)
+    return Deps(settings=settings, store=None, drafter=drafter or ScriptedModel(), mode=mode)
 
 
 def report(*violations: tuple[str, int | None, str]) -> CheckReport:
@@ -115,11 +95,11 @@ REVISION = {"sentences": [{"text": "The terminal will cost 85 million crowns.", 
 
 
 def test_revise_section_mode_rewrites_only_the_failing_sentence_in_one_call():
-    drafter = Drafter(revise_brief=REVISION)
+    drafter = ScriptedModel({"revise_brief": REVISION})
     s = state(report=report(("body", 1, "'999' does not occur in the cited passage(s)")))
     update = revise(s, deps(drafter=drafter))
-    assert [name for name, _ in drafter.calls] == ["revise_brief"]
-    sent = drafter.calls[0][1]
+    assert drafter.names == ["revise_brief"]
+    sent = drafter.calls[0].prompt
     assert "'999' does not occur" in sent and sent.count("Rejected:") == 1 and "It will cost 999" in sent
     assert update["sections"]["body"] == [s.sections["body"][0], Sentence(text=REVISION["sentences"][0]["text"],
                                                                            citations=["S1:2"])]
@@ -128,9 +108,9 @@ def test_revise_section_mode_rewrites_only_the_failing_sentence_in_one_call():
 
 
 def test_revise_section_mode_falls_back_to_redrafting_the_section_when_the_one_call_fails():
-    drafter = Drafter(revise_brief=LLMOutputInvalid("no valid JSON"), draft_section=SECTION_REPLY)
+    drafter = ScriptedModel({"revise_brief": LLMOutputInvalid("no valid JSON"), "draft_section": SECTION_REPLY})
     update = revise(state(report=report(("body", 1, "bad"))), deps(drafter=drafter))
-    assert [name for name, _ in drafter.calls] == ["revise_brief", "draft_section.body"]
+    assert drafter.names == ["revise_brief", "draft_section.body"]
     assert update["sections"]["body"][0].text == "The terminal will cost 85 million crowns."
 
 
@@ -142,32 +122,33 @@ def test_revise_section_mode_falls_back_to_redrafting_the_section_when_the_one_c
 def test_revise_redrafts_the_headline_only_when_it_failed(failing, headline_asked):
     reply = {**(REVISION if failing[0][0] == "body" else {"sentences": []}),
              **({"headline": "Lisk approves terminal", "dek": "A new dek."} if headline_asked else {})}
-    drafter = Drafter(revise_brief=reply)
+    drafter = ScriptedModel({"revise_brief": reply})
     update = revise(state(report=report(*failing)), deps(drafter=drafter))
-    assert ("were rejected:" in drafter.calls[0][1]) == headline_asked
+    assert ("were rejected:" in drafter.calls[0].prompt) == headline_asked
     assert ("headline" in update) == headline_asked
     if headline_asked:
         assert (update["headline"], update["dek"]) == ("Lisk approves terminal", "A new dek.")
 
 
 def test_revise_sentence_mode_spends_a_call_only_on_the_failing_sentence():
-    drafter = Drafter(draft_sentence={"sentence": "The terminal will cost 85 million crowns."})
+    drafter = ScriptedModel({"draft_sentence": {"sentence": "The terminal will cost 85 million crowns."}})
     s = state(report=report(("body", 1, "'999' does not occur")))
     update = revise(s, deps(mode="sentence", drafter=drafter))
-    assert [name for name, _ in drafter.calls] == ["draft_sentence.body"]
+    assert drafter.names == ["draft_sentence.body"]
     assert update["sections"]["body"][0] == s.sections["body"][0]  # passed the checker: kept, no call
     assert update["sections"]["body"][1].text == "The terminal will cost 85 million crowns."
 
 
 def test_revise_falls_back_to_the_source_when_the_model_never_answers():
-    drafter = Drafter(revise_brief=LLMOutputInvalid("no valid JSON"), draft_section=LLMOutputInvalid("no valid JSON"))
+    drafter = ScriptedModel({"revise_brief": LLMOutputInvalid("no valid JSON"),
+                             "draft_section": LLMOutputInvalid("no valid JSON")})
     update = revise(state(report=report(("body", 1, "bad"))), deps(drafter=drafter))
     assert {s.kind for s in update["sections"]["body"]} == {"extracted"}
     assert all(s.text in A + " " + B for s in update["sections"]["body"])
 
 
 def test_revise_a_failing_trend_becomes_untracked_without_a_call():
-    drafter = Drafter()
+    drafter = ScriptedModel()
     update = revise(state(report=report(("trend", None, "names this story"))), deps(drafter=drafter))
     assert update["trend"] == UNTRACKED and drafter.calls == []
 
@@ -185,7 +166,7 @@ def test_revise_faithful_mode_excludes_what_failed_and_never_rewrites():
 
 
 def test_fallback_replaces_a_failing_sentence_with_a_source_sentence():
-    update = fallback(state(report=report(("body", 1, "bad"))), deps(drafter=Drafter()))
+    update = fallback(state(report=report(("body", 1, "bad"))), deps(drafter=ScriptedModel()))
     body = update["sections"]["body"]
     assert update["fell_back"] is True and body[0].text == "The Lisk harbour board approved a ferry terminal."
     assert body[1].kind == "extracted" and body[1].text in B and body[1].citations == ["S1:2"]
@@ -194,12 +175,12 @@ def test_fallback_replaces_a_failing_sentence_with_a_source_sentence():
 def test_fallback_says_so_plainly_when_no_source_sentence_fits():
     s = state(report=report(("who_benefits", 0, "bad")))
     s.sections["who_benefits"] = [Sentence(text="Everyone wins.", citations=["S2:1"])]
-    update = fallback(s, deps(drafter=Drafter()))
+    update = fallback(s, deps(drafter=ScriptedModel()))
     assert update["sections"]["who_benefits"] == [Sentence(text=SECTIONS["who_benefits"].notice, kind="notice")]
 
 
 def test_fallback_headline_is_the_lead_sources_own_title():
-    update = fallback(state(report=report(("headline", None, "too long"))), deps(drafter=Drafter()))
+    update = fallback(state(report=report(("headline", None, "too long"))), deps(drafter=ScriptedModel()))
     assert update["headline"] == "Lisk approves ferry terminal"
 
 
@@ -229,11 +210,11 @@ WHOLE = {"sections": {"body": [{"text": "The Lisk harbour board approved a ferry
 def test_draft_section_mode_writes_sections_headline_and_trend_in_one_call():
     from agent.nodes import first_draft
 
-    drafter = Drafter(draft_brief=WHOLE)
+    drafter = ScriptedModel({"draft_brief": WHOLE})
     s = state(sections={}, headline="", dek="")
     update = first_draft(s, deps(drafter=drafter))
-    assert [name for name, _ in drafter.calls] == ["draft_brief"]
-    prompt = drafter.calls[0][1]
+    assert drafter.names == ["draft_brief"]
+    prompt = drafter.calls[0].prompt
     assert '"body": ' in prompt and '"nuance": ' in prompt and '"who_benefits"' not in prompt  # no passages: not asked
     assert update["drafted_whole"] is True and update["headline"] == "Lisk approves ferry terminal"
     assert update["trend"].name == "Harbours Rebuild for Ferries" and update["trend"].provisional
@@ -244,12 +225,13 @@ def test_draft_section_mode_writes_sections_headline_and_trend_in_one_call():
 def test_draft_section_mode_falls_back_to_a_call_per_section_when_the_one_call_fails():
     from agent.nodes import first_draft
 
-    drafter = Drafter(draft_brief=LLMOutputInvalid("truncated"), draft_section=SECTION_REPLY,
-                      headline={"headline": "Lisk approves terminal", "dek": "A new dek."},
-                      trend={"name": "Harbours Rebuild", "description": "Coastal towns invest in ferry links."})
+    drafter = ScriptedModel({"draft_brief": LLMOutputInvalid("truncated"), "draft_section": SECTION_REPLY,
+                             "headline": {"headline": "Lisk approves terminal", "dek": "A new dek."},
+                             "trend": {"name": "Harbours Rebuild",
+                                       "description": "Coastal towns invest in ferry links."}})
     update = first_draft(state(sections={}, headline="", dek=""), deps(drafter=drafter))
-    assert [name for name, _ in drafter.calls] == ["draft_brief", "draft_section.body", "draft_section.nuance",
-                                                   "headline", "trend"]
+    assert drafter.names == ["draft_brief", "draft_section.body", "draft_section.nuance",
+                             "headline", "trend"]
     assert not update.get("drafted_whole") and update["headline"] == "Lisk approves terminal"
 
 
@@ -262,8 +244,8 @@ def test_the_one_call_words_a_computed_dispute_only_if_outlets_and_figures_survi
 
     fact = Sentence(text="Sources disagree on a figure: Lisk Post gives 85 million, Quay Weekly 95 million.",
                     citations=["S1:2", "S2:1"], kind="computed")
-    drafter = Drafter(draft_brief={**WHOLE, "disputes": [reply]})
+    drafter = ScriptedModel({"draft_brief": {**WHOLE, "disputes": [reply]}})
     update = draft(state(sections={}, disputes=[fact]), deps(drafter=drafter))
-    assert "1. Sources disagree on a figure: Lisk Post gives 85 million" in drafter.calls[0][1]
+    assert "1. Sources disagree on a figure: Lisk Post gives 85 million" in drafter.calls[0].prompt
     (computed,) = [x for x in update["sections"]["nuance"] if x.kind == "computed"]
     assert computed.text == (reply if kept else fact.text) and computed.citations == fact.citations
