@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from agent.config import Settings, load_settings
 from agent.deps import build_call_log, build_claim_judge, build_drafter, build_registry, build_store
-from agent.drafting import assemble_brief
+from agent.draft.drafting import assemble_brief
 from agent.errors import BudgetExceeded, LLMOutputInvalid, NoUsableSources
-from agent.fetch import Fetcher, is_url
-from agent.ingest import load_sources, split_passages
-from agent.json_step import DraftRequest, InlineSource, inline_source
-from agent.llm_cache import build_cache
+from agent.sources.fetch import Fetcher, is_url
+from agent.sources.ingest import load_sources, split_passages
+from agent.serve.json_step import DraftRequest, InlineSource, inline_source
+from agent.model.llm_cache import build_cache
 from agent.progress import NO_PROGRESS, Progress, report_ingest
 from agent.result import BriefDocument, BriefResult, QuotedPassage, Skipped
 from agent.runs import RunFolder
@@ -24,7 +24,7 @@ from agent.schema import CheckReport, Passage, Source
 from agent.state import BriefState, Deps
 
 if TYPE_CHECKING:
-    from agent.llm import LLMClient
+    from agent.model.llm import LLMClient
     from agent.store import PassageStore
 
 SourceInput = Path | str | Source | InlineSource

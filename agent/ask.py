@@ -7,7 +7,7 @@ from pathlib import Path
 from agent.api import load_corpus
 from agent.config import Settings
 from agent.deps import build_call_log, build_drafter, build_store
-from agent.llm_schemas import Answer
+from agent.model.llm_schemas import Answer
 from agent.prompting import render
 from agent.runs import RunFolder
 

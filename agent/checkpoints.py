@@ -23,7 +23,7 @@ from agent.runs import write_atomic
 _ALLOWED = [("agent.nodes", "BriefState"), ("agent.state", "BriefState"), ("agent.state", "Status"), ("agent.schema", "Source"), ("agent.schema", "Passage"),
             ("agent.schema", "Removal"), ("agent.schema", "Sentence"), ("agent.schema", "Trend"),
             ("agent.schema", "CheckReport"), ("agent.schema", "Violation"), ("agent.schema", "Evidence"),
-            ("agent.independence", "SourceGroup")]
+            ("agent.analysis.independence", "SourceGroup")]
 
 
 class Checkpointer(NamedTuple):
@@ -62,7 +62,7 @@ def _postgres(dsn: str) -> Iterator[BaseCheckpointSaver]:
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg.rows import dict_row
 
-    from agent.postgres import connect, setup_once
+    from agent.serve.postgres import connect, setup_once
 
     setup_once(dsn, "checkpoint", lambda conn: PostgresSaver(conn, serde=_serde()).setup())
     conn = connect(dsn, prepare_threshold=0, row_factory=dict_row)

@@ -21,15 +21,15 @@ from agent.ask import answer_question
 from agent.config import ServiceSettings, Settings, load_settings
 from agent.deps import build_registry, build_store
 from agent.errors import EXIT_BUDGET, EXIT_REJECTED, BriefError, NoUsableSources, UsageError
-from agent.fetch import FetchFailed, Fetcher
-from agent.json_step import error_document, parse_request
+from agent.sources.fetch import FetchFailed, Fetcher
+from agent.serve.json_step import error_document, parse_request
 from agent.progress import ConsoleProgress, Progress, WarningsOnly
-from agent.publish import render_result, write_outputs
+from agent.output.publish import render_result, write_outputs
 from agent.result import BriefResult, Skipped, export_brief_schema
 from agent.schema import Source
 
-# Imported where used, to keep `brief --help` fast: agent.feeds (feedparser), agent.checks.draft_check (chromadb),
-# agent.service (fastapi, uvicorn) and the evals harness.
+# Imported where used, to keep `brief --help` fast: agent.sources.feeds (feedparser), agent.checks.draft_check (chromadb),
+# agent.serve.service (fastapi, uvicorn) and the evals harness.
 
 # rich_markup_mode=None: help texts are plain text, so "[prices]" or "[[trend]]" is shown, not eaten as markup.
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -153,7 +153,7 @@ def _feed_sources(feeds: list[str], settings: Settings, since: str | None, limit
     """Sources from the feeds' items (seen items from the cache), and what was skipped; says what each feed brought."""
     if not feeds:
         return [], []
-    from agent.feeds import feed_sources, parse_since  # feedparser: only when feeds are read
+    from agent.sources.feeds import feed_sources, parse_since  # feedparser: only when feeds are read
 
     progress.stage("feeds")
     ingested, reads = feed_sources(feeds, settings, since=parse_since(since), limit=limit,
@@ -287,7 +287,7 @@ app.add_typer(feeds_app, name="feeds")
 @feeds_app.command("list")
 def feeds_list(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Every named feed, its URL and how many of its items were already fetched."""
-    from agent.feeds import SeenItems  # feedparser: only for feed commands
+    from agent.sources.feeds import SeenItems  # feedparser: only for feed commands
 
     try:
         settings = _settings(config, data_dir)
@@ -309,7 +309,7 @@ def feeds_check(
     data_dir: DataDirOpt = None,
 ) -> None:
     """What each feed would bring in now: its items, new or already seen. Fetches only the feeds."""
-    from agent.feeds import SeenItems, parse_since, read_feed, resolve_feed  # feedparser: only for feed commands
+    from agent.sources.feeds import SeenItems, parse_since, read_feed, resolve_feed  # feedparser: only for feed commands
 
     try:
         settings = _settings(config, data_dir)
@@ -485,7 +485,7 @@ def serve(
                                                    "(default: [service] workers; the embedded model runs one).")] = None,
 ) -> None:
     """Serve the HTTP API: POST /v1/briefs, /v1/briefs:async, /v1/check; GET /v1/briefs/ID, /healthz."""
-    from agent.service import serve as run_server  # fastapi and uvicorn: only for the server
+    from agent.serve.service import serve as run_server  # fastapi and uvicorn: only for the server
 
     try:
         brief = _settings(config, data_dir, service={"workers": workers} if workers else None)

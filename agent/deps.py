@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Callable, Literal
 
 from agent.checks.claims import LLMJudge
 from agent.config import DEFAULT_CONFIG, Settings
-from agent.llm_cache import LayeredCache, build_cache
-from agent.local_model import shared_embedded_model
+from agent.model.llm_cache import LayeredCache, build_cache
+from agent.model.local_model import shared_embedded_model
 
 if TYPE_CHECKING:
     from chromadb.api.types import EmbeddingFunction
 
-    from agent.llm import CallLog, LLMClient
+    from agent.model.llm import CallLog, LLMClient
     from agent.result import Usage
     from agent.store import PassageStore
-    from agent.trends import TrendRegistry
+    from agent.analysis.trends import TrendRegistry
 
 DEFAULT_SEED_TRENDS = DEFAULT_CONFIG.parent / "seed-trends.toml"
 REPLAY_ONLY_URL = "http://127.0.0.1:9/v1"  # replay: every reply comes from the cache; the model is never started
@@ -31,7 +31,7 @@ Role = Literal["drafter", "judge"]
 
 def build_embedder(settings: Settings) -> EmbeddingFunction:
     """The configured embedding function; chromadb is always given one (it would download its own)."""
-    from agent.embeddings import build_embedding_function as from_config  # chromadb: on first use
+    from agent.model.embeddings import build_embedding_function as from_config  # chromadb: on first use
 
     return from_config(settings.embeddings)
 
@@ -48,7 +48,7 @@ def build_store(settings: Settings) -> PassageStore:
 def build_call_log(settings: Settings, path: Path | None = None,
                    on_record: Callable[[Usage], None] | None = None) -> CallLog:
     """The log every client of one run writes to (a JSON line per call when `path` is given), priced by [prices]."""
-    from agent.llm import CallLog  # openai: on first use
+    from agent.model.llm import CallLog  # openai: on first use
 
     return CallLog(path, prices=settings.prices, on_record=on_record)
 
@@ -58,7 +58,7 @@ def build_client(settings: Settings, role_name: Role, call_log: CallLog | None =
     """A model role's client: the configured endpoint, or the embedded model started on demand.
 
     `capped`: held to the per-brief [budget]; the eval judge, one client for a whole eval run, is not."""
-    from agent.llm import LLMClient  # openai: on first use
+    from agent.model.llm import LLMClient  # openai: on first use
 
     role = getattr(settings, role_name)
     base_url, server = role.base_url, None
@@ -97,9 +97,9 @@ def build_eval_judge(settings: Settings, call_log: CallLog | None = None) -> LLM
 def build_registry(settings: Settings) -> TrendRegistry:
     """The tracked-trend registry (in the data dir, or the Chroma server), seeded with the shipped trends unless
     the config names its own."""
-    from agent.trends import TrendRegistry  # chromadb: on first use
+    from agent.analysis.trends import TrendRegistry  # chromadb: on first use
 
-    from agent.embeddings import trend_embedding_function  # the fp32 MiniLM the threshold was calibrated on
+    from agent.model.embeddings import trend_embedding_function  # the fp32 MiniLM the threshold was calibrated on
 
     registry = TrendRegistry(settings.data_dir, trend_embedding_function(settings.embeddings),
                              settings.trends.threshold, server=settings.store)

@@ -20,7 +20,7 @@ class SectionSpec:
     default_count: int = 1
     per_passage: bool = False  # section mode drafts one sentence per retrieved passage (the count caps the passages)
     bullets: bool = False
-    test: str | None = None  # the purpose test a sentence must pass (agent/purposes.py), None: no test
+    test: str | None = None  # the purpose test a sentence must pass (agent/draft/purposes.py), None: no test
     explained: bool = False  # the veracity explainer follows this section in the rendered brief
     paragraphs: bool = False  # shown untitled, in paragraphs, under the dek (the body); else titled after the panel
 

@@ -8,21 +8,21 @@ from agent.checks.injection import instruction_family
 from agent.checks.leakage import find_leakage
 from agent.checks.repetition import find_repetition
 from agent.checks.run import check_brief
-from agent.drafting import assemble_brief, extract_candidates, extract_fallback, select_passages
+from agent.draft.drafting import assemble_brief, extract_candidates, extract_fallback, select_passages
 from agent.house_format import SECTIONS, SELECTION_ORDER, brief_language
 from agent.errors import ContextTooLong, LLMOutputInvalid
 from agent.checks.debris import clean_source_sentence
-from agent.extractive import MAX_CANDIDATE_PASSAGES
-from agent.faithful import compose_faithful, headline_faithful, story_date
-from agent.llm_schemas import HeadlineDraft, SectionDraft, SentenceDraft, TrendDraft
-from agent.purposes import answers
+from agent.draft.extractive import MAX_CANDIDATE_PASSAGES
+from agent.draft.faithful import compose_faithful, headline_faithful, story_date
+from agent.model.llm_schemas import HeadlineDraft, SectionDraft, SentenceDraft, TrendDraft
+from agent.draft.purposes import answers
 from agent.prompting import render
-from agent.independence import group_sources
+from agent.analysis.independence import group_sources
 from agent.schema import Passage, Sentence, Trend
 from agent.state import BriefState, Deps, Status
 from agent.text import split_sentences
-from agent.veracity import key_claim_contradictions
-from agent.whole_brief import draft_whole, estimate_tokens, revise_whole, worded
+from agent.analysis.veracity import key_claim_contradictions
+from agent.draft.whole_brief import draft_whole, estimate_tokens, revise_whole, worded
 
 __all__ = ["BriefState", "Deps", "retrieve", "add_disputes", "draft", "word_disputes", "draft_headline", "check",
            "revise", "fallback", "finalize", "first_draft"]  # BriefState stays importable here: old checkpoints name it

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from agent.independence import SourceGroup
+from agent.analysis.independence import SourceGroup
 from agent.schema import Brief, CheckReport, Contract
 
 Status = Literal["published", "rejected", "failed", "budget_exceeded"]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from agent.house_format import CITED_SECTIONS, SECTION_KEYS, SECTIONS
-from agent.metadata import plain_text, safe_url
+from agent.sources.metadata import plain_text, safe_url
 
 
 class Contract(BaseModel):

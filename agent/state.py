@@ -11,12 +11,12 @@ from pydantic import BaseModel
 
 from agent.config import Settings
 from agent.house_format import SECTION_KEYS
-from agent.independence import SourceGroup
+from agent.analysis.independence import SourceGroup
 from agent.schema import CheckReport, Passage, Sentence, Source, Trend
 
 if TYPE_CHECKING:
     from agent.checks.claims import Judge
-    from agent.trends import TrendRegistry
+    from agent.analysis.trends import TrendRegistry
 
 T = TypeVar("T", bound=BaseModel)
 

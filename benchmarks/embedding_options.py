@@ -72,11 +72,11 @@ def _counting(store) -> list[int]:
 
 def cold_index(option: dict, corpus: Path, data_dir: Path) -> dict:
     """Ingest + store open + index + retrieve's 5 queries, timed; in a fresh process for a cold figure."""
-    from agent import embeddings
+    from agent.model import embeddings
     from agent.api import passages_of
     from agent.deps import build_store
     from agent.house_format import SECTIONS, SELECTION_ORDER
-    from agent.ingest import load_sources
+    from agent.sources.ingest import load_sources
 
     if option.get("blas_threads", 1) > 1:
         embeddings.ONE_THREAD_UP_TO_CPUS = 0  # let OpenBLAS use its threads for batches
@@ -104,7 +104,7 @@ def quality(option: dict, corpus: Path, data_dir: Path, k: int = 10) -> dict:
     """MRR@k and hit@1 of the fixture's queries, its passages among the synthetic corpus's."""
     from agent.api import passages_of
     from agent.deps import build_store
-    from agent.ingest import load_sources
+    from agent.sources.ingest import load_sources
     from agent.schema import Passage, Source, content_id
 
     fixture = json.loads(FIXTURE.read_text(encoding="utf-8"))

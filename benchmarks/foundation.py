@@ -10,9 +10,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.config import load_settings  # noqa: E402
-from agent.embeddings import HashingEmbedding, MiniLMEmbedding  # noqa: E402
+from agent.model.embeddings import HashingEmbedding, MiniLMEmbedding  # noqa: E402
 import openai  # noqa: E402
-from agent.local_model import EmbeddedModel  # noqa: E402
+from agent.model.local_model import EmbeddedModel  # noqa: E402
 from agent.schema import Passage, Source, content_id  # noqa: E402
 from agent.store import PassageStore  # noqa: E402
 

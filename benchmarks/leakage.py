@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agent.checks.leakage import find_leakage, leakage_spans  # noqa: E402
 from agent.checks.learned_leakage import score_sentences  # noqa: E402
 from agent.config import load_settings  # noqa: E402
-from agent.ingest import load_sources  # noqa: E402
+from agent.sources.ingest import load_sources  # noqa: E402
 from agent.text import split_sentences  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -211,7 +211,7 @@ def _token_counter():
     try:
         from llama_cpp import Llama
 
-        from agent.local_model import locate_gguf
+        from agent.model.local_model import locate_gguf
 
         vocab = Llama(model_path=str(locate_gguf()), vocab_only=True, verbose=False)
         count, how = (lambda text: len(vocab.tokenize(text.encode(), add_bos=False, special=True))), "SmolLM2 tokenizer"
@@ -241,15 +241,15 @@ def run_scenario(spec: dict) -> dict:
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     import agent.api as api
-    import agent.embeddings as embeddings
+    import agent.model.embeddings as embeddings
     import agent.nodes as nodes
-    import agent.trends as trends
+    import agent.analysis.trends as trends
     from agent.config import load_settings
-    from agent.publish import write_outputs
+    from agent.output.publish import write_outputs
     from agent.store import PassageStore
     from agent.testing import FakeOpenAI
 
-    for module in ("agent.graph", "agent.checkpoints", "agent.llm", "agent.llm_cache", "agent.render", "agent.local_model",
+    for module in ("agent.graph", "agent.checkpoints", "agent.model.llm", "agent.model.llm_cache", "agent.output.render", "agent.model.local_model",
                    "openai.resources.chat.completions"):
         try:  # what draft_brief imports lazily: counted under "imports", not in a stage
             importlib.import_module(module)
@@ -318,7 +318,7 @@ def run_scenario(spec: dict) -> dict:
             api.load_sources([Path(p) for p in spec["paths"]], settings.ingest).sources, settings.ingest.passage_chars))
         out["source_groups"] = len(result.source_groups)
         if spec["model"] == "embedded":
-            from agent import local_model
+            from agent.model import local_model
 
             server = local_model._shared
             out["model_startup_s"] = server.startup_s if server else None
@@ -392,11 +392,11 @@ def run_checker_grouping(spec: dict) -> dict:
 
     import agent.api as api
     import agent.checks.injection as injection
-    import agent.independence as independence
+    import agent.analysis.independence as independence
     from agent.checks.context import clear_cache, clear_text_caches, context_for
     from agent.checks.run import check_brief
     from agent.config import load_settings
-    from agent.ingest import load_sources
+    from agent.sources.ingest import load_sources
     from agent.testing import FakeOpenAI
 
     tmp = Path(spec["tmp"])

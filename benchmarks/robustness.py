@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 from agent.api import draft_brief  # noqa: E402
 from agent.config import ModelRole  # noqa: E402
 from agent.errors import BriefError, LLMOutputInvalid, LLMUnavailable  # noqa: E402
-from agent.llm import LLMClient  # noqa: E402
-from agent.publish import write_outputs  # noqa: E402
+from agent.model.llm import LLMClient  # noqa: E402
+from agent.output.publish import write_outputs  # noqa: E402
 from agent.testing import (STORY, EmptyBody200, EmptyChoices, FakeClock, FakeOpenAI, Html200, Stall,  # noqa: E402
                            Status, Truncated, good_model)
 from agent.testing.attacks import ATTACKS, BENIGN, CANARY, leaked, run_case, sources_for  # noqa: E402

@@ -26,8 +26,8 @@ CHECK_KILL_S = 600.0  # a measurement still running then is killed and reported 
 
 def path_escape_rows() -> list[list]:
     """Every escape attempt against a server with path sources on and one root: status and files read."""
-    import agent.ingest
-    from agent.service import create_app
+    import agent.sources.ingest
+    from agent.serve.service import create_app
     from agent.testing import STORY, FakeOpenAI, good_model
     from agent.testing.attacks import ESCAPES
     from agent.testing.service import call, running, service_settings
@@ -44,14 +44,14 @@ def path_escape_rows() -> list[list]:
         attempts = {**{name: make(root) for name, make in ESCAPES.items()},
                     "data dir runs": str(tmp / "data" / "runs"), "data dir": str(tmp / "data")}
         opened: list[str] = []
-        real = agent.ingest._read
+        real = agent.sources.ingest._read
 
         def recording(path, limit):
             opened.append(str(path))
             return real(path, limit)
 
         settings = service_settings(tmp, fake.base_url, path_sources=True, path_roots=[root, tmp / "data"])
-        with mock.patch.object(agent.ingest, "_read", recording), running(create_app(settings)) as base:
+        with mock.patch.object(agent.sources.ingest, "_read", recording), running(create_app(settings)) as base:
             for name, item in attempts.items():
                 for route, body in (("/v1/briefs", {"sources": [item]}),
                                     ("/v1/check", {"draft": "A draft sentence.", "sources": [item]})):
@@ -65,7 +65,7 @@ def path_escape_rows() -> list[list]:
                          answer.get("status"), len(opened) - before])
             control_calls = len(fake.requests)
             off = service_settings(tmp / "off", fake.base_url)
-        with mock.patch.object(agent.ingest, "_read", recording), running(create_app(off)) as base:
+        with mock.patch.object(agent.sources.ingest, "_read", recording), running(create_app(off)) as base:
             before = len(opened)
             status, answer, _ = call(base, "POST", "/v1/briefs", {"sources": [str(STORY)]})
             rows.append(["any path, path sources off (default)", "/v1/briefs", status,
@@ -77,7 +77,7 @@ def path_escape_rows() -> list[list]:
 def metadata_rows() -> list[list]:
     """Poisoned outlet/title/topic/url through both drafting modes: links, pixels, canaries published."""
     from agent.api import draft_brief
-    from agent.publish import write_outputs
+    from agent.output.publish import write_outputs
     from agent.testing import FakeOpenAI, good_model, settings_for
     from agent.testing.attacks import POISONED_META, poisoned_sources
 
@@ -155,7 +155,7 @@ def checker_rows(sizes: tuple[int, ...] = (1, 10)) -> list[list]:
 
 def redaction_rows() -> list[list]:
     """An endpoint URL with userinfo and an api_key, failing: where the secret could surface, hits counted."""
-    from agent.service import create_app
+    from agent.serve.service import create_app
     from agent.testing import FakeOpenAI, Status
     from agent.testing.attacks import LISK_ARTICLE
     from agent.testing.service import call, running, service_settings

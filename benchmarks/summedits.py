@@ -66,7 +66,7 @@ def balanced_accuracy(pairs: list[tuple[int, int]]) -> float:
 def build_judge():
     from agent.config import load_settings
     from agent.deps import build_claim_judge
-    from agent.llm import CallLog
+    from agent.model.llm import CallLog
 
     settings = load_settings(overrides={"check": {"layers": "judge"}})
     log = CallLog()
@@ -96,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.minilm:
         global EMBED
-        from agent.embeddings import MiniLMEmbedding
+        from agent.model.embeddings import MiniLMEmbedding
         EMBED = MiniLMEmbedding()
     data = {p.stem.removeprefix("summedits_"): json.loads(p.read_text())
             for p in sorted(args.folder.glob("summedits_*.json"))}

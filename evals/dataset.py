@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, ValidationError
 
 from agent.errors import UsageError
-from agent.json_step import InlineSource  # the same inline record `brief draft --json` takes
+from agent.serve.json_step import InlineSource  # the same inline record `brief draft --json` takes
 from agent.schema import Contract
 
 ROOT = Path(__file__).resolve().parent.parent  # paths in cases are relative to the repository root

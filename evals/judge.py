@@ -15,7 +15,7 @@ from agent.schema import Contract
 from evals.scorers import Outcome, Score, Scorer
 
 if TYPE_CHECKING:
-    from agent.llm import LLMClient
+    from agent.model.llm import LLMClient
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -47,7 +47,7 @@ def rubric_scorer(client: LLMClient) -> Scorer:
         """The judge model's rubric grade (1-5, as 0..1)."""
         if o.brief is None:
             return None
-        from agent.render import render_markdown
+        from agent.output.render import render_markdown
 
         markdown = render_markdown(o.brief, None, o.result.passages, status=o.status)
         passages = [(pid, p.text) for pid, p in sorted(o.passages.items())]

@@ -103,7 +103,7 @@ def _sources(case: Case) -> list:
 def run_case(case: Case, settings: Settings, case_dir: Path, scorers: list[Scorer]) -> CaseRow:
     """Draft one case, write its brief files into case_dir, score it; errors become an error row."""
     from agent.api import draft_brief
-    from agent.publish import write_outputs
+    from agent.output.publish import write_outputs
 
     started = time.monotonic()
     result, error, status, brief_file = None, None, "error", None

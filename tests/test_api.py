@@ -10,7 +10,7 @@ from agent.api import load_corpus, passages_of
 from agent.config import load_settings
 from agent.deps import REPLAY_ONLY_URL, build_claim_judge, build_client, build_drafter, build_eval_judge
 from agent.errors import NoUsableSources
-from agent.json_step import InlineSource
+from agent.serve.json_step import InlineSource
 from agent.schema import Source
 
 STORY = Path(__file__).parent / "fixtures" / "story"

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from agent.api import draft_brief
 from agent.cli import app
 from agent.config import Ingest
-from agent.ingest import load_sources, split_passages
+from agent.sources.ingest import load_sources, split_passages
 from agent.store import IndexStats
 from tests.fakes import CONFIG, STORY, Status, Truncated, assert_one_line_error, cli, good_model, run, settings
 
@@ -434,7 +434,7 @@ _PROBE = """
 import json, sys
 sys.path.insert(0, {root!r})
 from agent.config import Ingest
-from agent.ingest import load_sources
+from agent.sources.ingest import load_sources
 r = load_sources(sys.argv[1:], Ingest(min_source_chars=40))
 print(json.dumps({{"sources": [s.origin for s in r.sources], "skipped": [[s.path, s.reason] for s in r.skipped]}}))
 """

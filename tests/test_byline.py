@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.byline import is_person_name, opening_metadata
+from agent.sources.byline import is_person_name, opening_metadata
 from agent.config import Ingest
-from agent.ingest import load_sources
+from agent.sources.ingest import load_sources
 from agent.text import split_sentences
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plain-text"

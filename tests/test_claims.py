@@ -7,7 +7,7 @@ import pytest
 from agent.checks.claims import check_claims
 from agent.config import load_settings
 from agent.deps import build_claim_judge
-from agent.llm import CallLog
+from agent.model.llm import CallLog
 from agent.schema import Passage, Sentence
 
 SOURCE = ("Rain fell for three days. The Velden council approved the tram extension on Tuesday by 9 votes to 4. "

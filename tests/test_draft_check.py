@@ -74,7 +74,7 @@ def _faithful_brief_and_passages():
     """A brief whose every sentence is a sentence of the harbour example's passages, and those passages."""
     from agent.api import passages_of
     from agent.config import load_settings
-    from agent.ingest import load_sources
+    from agent.sources.ingest import load_sources
     from agent.schema import Brief, Paragraph, Sentence, SourceRef, Trend, Veracity
     from agent.text import split_sentences
 
@@ -103,7 +103,7 @@ def _faithful_brief_and_passages():
 
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_own_brief_round_trips_without_structural_violations(fmt):
-    from agent.render import render_html, render_markdown
+    from agent.output.render import render_html, render_markdown
 
     brief, passages = _faithful_brief_and_passages()
     text = (render_markdown if fmt == "md" else render_html)(brief, None, passages)
@@ -116,7 +116,7 @@ def test_own_brief_round_trips_without_structural_violations(fmt):
 
 
 def test_an_edited_number_in_own_markdown_is_caught():
-    from agent.render import render_markdown
+    from agent.output.render import render_markdown
 
     brief, passages = _faithful_brief_and_passages()
     text = render_markdown(brief, None, passages)
@@ -131,7 +131,7 @@ def test_an_edited_number_in_own_markdown_is_caught():
 
 
 def test_cli_checks_own_markdown_against_sources(tmp_path):
-    from agent.render import render_markdown
+    from agent.output.render import render_markdown
 
     brief, passages = _faithful_brief_and_passages()
     draft = tmp_path / "brief.md"
@@ -179,7 +179,7 @@ def test_cli_never_passes_a_non_draft(tmp_path, raw):
 @pytest.mark.parametrize("provisional", [True, False])
 def test_rendered_brief_parses_back_to_the_same_sections(fmt, status, provisional):
     from agent.checks.brief_text import parse_brief_html, parse_brief_markdown
-    from agent.render import render_html, render_markdown
+    from agent.output.render import render_html, render_markdown
 
     brief = BRIEF.model_copy(update={"veracity": BRIEF.veracity.model_copy(update={"provisional": provisional}),
                                      "trend": BRIEF.trend.model_copy(update={"provisional": not provisional})})
@@ -199,7 +199,7 @@ def test_markdown_or_html_that_is_not_our_brief_is_text(text):
 
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_a_computed_dispute_reads_back_as_computed_and_its_outlets_are_not_claims(fmt):
-    from agent.render import render_html, render_markdown
+    from agent.output.render import render_html, render_markdown
     from agent.schema import Sentence
 
     brief, passages = _faithful_brief_and_passages()
@@ -214,7 +214,7 @@ def test_a_computed_dispute_reads_back_as_computed_and_its_outlets_are_not_claim
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_a_spanish_brief_reads_back_with_its_spanish_labels(fmt):
     from agent.checks.brief_text import parse_brief_html, parse_brief_markdown
-    from agent.render import render_html, render_markdown
+    from agent.output.render import render_html, render_markdown
 
     brief, passages = _faithful_brief_and_passages()
     brief = brief.model_copy(update={"language": "es"})

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from agent import progress as progress_module
 from agent.config import Embeddings, load_settings
-from agent.embeddings import (MAX_TOKENS, HashingEmbedding, MiniLMEmbedding, OnnxMiniLMEmbedding, _encode, _tokenizer,
+from agent.model.embeddings import (MAX_TOKENS, HashingEmbedding, MiniLMEmbedding, OnnxMiniLMEmbedding, _encode, _tokenizer,
                               build_embedding_function, locate_minilm)
 from agent.errors import ConfigError
 from agent.progress import ConsoleProgress

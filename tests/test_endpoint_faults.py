@@ -24,7 +24,7 @@ import pytest
 from agent.api import draft_brief
 from agent.config import load_settings
 from agent.errors import LLMOutputInvalid, LLMUnavailable, UsageError
-from agent.publish import write_outputs
+from agent.output.publish import write_outputs
 from tests.fakes import (STORY, EmptyBody200, EmptyChoices, FakeClock, Html200, Stall, Status, cli, failing_replace,
                          good_model, sample_result, settings, write_old_output)
 from tests.test_llm import MSGS, City, client
@@ -138,7 +138,7 @@ class ResetServer:
 def test_connection_reset_every_time_stops_at_max_attempts():
     """The fake server's Reset stalls until the read timeout instead (its socket stays open); this one resets."""
     from agent.config import ModelRole
-    from agent.llm import LLMClient
+    from agent.model.llm import LLMClient
 
     server = ResetServer()
     try:
@@ -160,7 +160,7 @@ def _closed_port() -> int:
 
 def test_connection_refused_is_typed_and_bounded():
     from agent.config import ModelRole
-    from agent.llm import LLMClient
+    from agent.model.llm import LLMClient
 
     clock = FakeClock()
     llm = LLMClient(ModelRole(max_attempts=3, timeout_s=1, structured_output="json_object"),
@@ -238,7 +238,7 @@ class DripServer:
 
 def test_trickled_reply_is_cut_off_at_the_timeout_budget():
     from agent.config import ModelRole
-    from agent.llm import LLMClient
+    from agent.model.llm import LLMClient
 
     """Every read is within the timeout, so only the whole-attempt deadline can cut it (the whole reply is valid)."""
     server = DripServer(pieces=20, interval=0.25)  # 5 s in total, 0.25 s between pieces
@@ -326,7 +326,7 @@ def _index_worker(data_dir: str, paths: list[str], barrier, results, open_first:
     try:
         from agent.api import passages_of
         from agent.deps import build_store
-        from agent.ingest import load_sources
+        from agent.sources.ingest import load_sources
 
         cfg = _store_settings(data_dir)
         sources = load_sources([Path(p) for p in paths], cfg.ingest).sources
@@ -359,7 +359,7 @@ def _race(data_dir: Path, jobs: list[list[str]], open_first: bool) -> list[tuple
 def test_two_processes_indexing_one_store_both_succeed_without_duplicates(tmp_path, split):
     from agent.api import passages_of
     from agent.deps import build_store
-    from agent.ingest import load_sources
+    from agent.sources.ingest import load_sources
 
     files = sorted(str(p) for p in STORY.glob("*.md"))
     cfg = _store_settings(str(tmp_path / "data"))

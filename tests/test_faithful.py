@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_settings
-from agent.extractive import compose, gather_candidates, rank_lead_first
+from agent.draft.extractive import compose, gather_candidates, rank_lead_first
 from agent.house_format import SECTIONS
-from agent.independence import group_sources
-from agent.ingest import load_sources, split_passages
+from agent.analysis.independence import group_sources
+from agent.sources.ingest import load_sources, split_passages
 from agent.nodes import check, fallback, first_draft as draft, revise
 from agent.state import BriefState, Deps
 from agent.schema import CheckReport, Violation
@@ -70,7 +70,7 @@ def test_sections_answer_their_questions_or_say_so():
 
 
 def test_a_shortening_is_kept_only_when_it_deletes_and_keeps_the_facts():
-    from agent.faithful import shorten
+    from agent.draft.faithful import shorten
 
     sentence = ("The extension will cost 240 million euros and is due to open in 2029, council spokesperson "
                 "Anika Rost said.")
@@ -171,7 +171,7 @@ def test_the_harbour_example_states_its_cost_dispute_with_the_right_outlets():
     ("The port raised its offer to 4 percent on Monday.", True),
 ])
 def test_an_unattributed_opinion_is_not_selected(sentence, usable):
-    from agent.extractive import _usable
+    from agent.draft.extractive import _usable
 
     assert _usable(sentence) is usable
 

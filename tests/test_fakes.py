@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from agent.config import ModelRole
 from agent.errors import LLMOutputInvalid, LLMUnavailable
-from agent.llm import LLMClient
+from agent.model.llm import LLMClient
 from agent.prompting import render
 from tests.fakes import NoScript, PromptCall, ScriptedModel, good_reply
 

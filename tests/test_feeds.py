@@ -9,8 +9,8 @@ import pytest
 
 from agent.config import Fetch, load_settings
 from agent.errors import UsageError
-from agent.feeds import SeenItems, feed_sources, parse_since, read_feed, resolve_feed
-from agent.fetch import FetchFailed, Fetcher
+from agent.sources.feeds import SeenItems, feed_sources, parse_since, read_feed, resolve_feed
+from agent.sources.fetch import FetchFailed, Fetcher
 from tests.fake_web import FakeWeb
 from tests.fakes import good_model, run
 

@@ -11,8 +11,8 @@ import pytest
 from agent.api import draft_brief
 from agent.config import Fetch, load_settings
 from agent.errors import UsageError
-from agent.fetch import FetchFailed, FetchRefused, Fetcher, is_url, refusal, refuse_urls_unless_enabled, user_agent
-from agent.ingest import load_sources
+from agent.sources.fetch import FetchFailed, FetchRefused, Fetcher, is_url, refusal, refuse_urls_unless_enabled, user_agent
+from agent.sources.ingest import load_sources
 from tests.fake_web import FakeWeb
 from tests.fakes import good_model
 

@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-import agent.independence as independence
-from agent.independence import canonical_url, containment, group_sources, shingles
+import agent.analysis.independence as independence
+from agent.analysis.independence import canonical_url, containment, group_sources, shingles
 from agent.schema import Source, content_id
 
 VOCAB = [f"w{k}" for k in range(2500)]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import Ingest
-from agent.ingest import load_sources, split_passages
+from agent.sources.ingest import load_sources, split_passages
 from agent.text import split_sentences
 
 SETTINGS = Ingest(min_source_chars=40, max_file_bytes=20_000)

@@ -10,7 +10,7 @@ import pytest
 
 from agent.api import draft_brief
 from agent.checks.injection import find_injection, injection_spans, instruction_family, payload_tokens
-from agent.ingest import load_sources, split_passages
+from agent.sources.ingest import load_sources, split_passages
 from agent.schema import Brief, Paragraph, Passage, Sentence, Source, SourceRef, Trend, Veracity
 from tests.fakes import (ARTICLE, ATTACKS, BENIGN, CANARY, EVIL, ORDER, SOURCE_URL, STUFFING, TAGS, Attack,
                          good_model, leaked, run_case, settings_for, sources_for)

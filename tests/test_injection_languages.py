@@ -6,7 +6,7 @@ import pytest
 
 from agent.checks.injection import injection_spans, instruction_family
 from agent.checks.injection_lexicon import LEXICON
-from agent.cleaning import clean_text
+from agent.sources.cleaning import clean_text
 
 CANARY = "CANARY-7781"
 

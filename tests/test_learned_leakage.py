@@ -4,7 +4,7 @@ import pytest
 
 from agent.checks import learned_leakage as learned
 from agent.checks.leakage import find_leakage, leakage_spans
-from agent.embeddings import HashingEmbedding, MiniLMEmbedding
+from agent.model.embeddings import HashingEmbedding, MiniLMEmbedding
 from tests.test_leakage import CLEAN, REPORTED_SPEECH
 
 # Assistant talk in phrasings no pattern covers (each is checked to slip past the patterns first).

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from agent.config import ModelRole
 from agent.errors import LLMOutputInvalid, LLMUnavailable
-from agent.llm import CallLog, LLMClient, extract_json
+from agent.model.llm import CallLog, LLMClient, extract_json
 from tests.fakes import EmptyBody200, EmptyChoices, FakeClock, Html200, Reset, Stall, Status, Truncated
 
 MSGS = [{"role": "user", "content": "Which city?"}]

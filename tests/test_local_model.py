@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from agent.config import load_settings
 from agent.errors import EmbeddedModelCrashed
-from agent.llm import CallLog, LLMClient
-from agent.local_model import EmbeddedModel, locate_gguf
+from agent.model.llm import CallLog, LLMClient
+from agent.model.local_model import EmbeddedModel, locate_gguf
 
 pytestmark = [
     pytest.mark.embedded,
@@ -54,7 +54,7 @@ def test_embedded_server_dies_with_a_killed_parent():
     import sys
     import time
 
-    code = ("from agent.config import LocalModel; from agent.local_model import shared_embedded_model; "
+    code = ("from agent.config import LocalModel; from agent.model.local_model import shared_embedded_model; "
             "import sys, time; m = shared_embedded_model(LocalModel()); print(m.process.pid, flush=True); time.sleep(60)")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     child_pid = int(parent.stdout.readline())

@@ -11,7 +11,7 @@ import pytest
 
 from agent.api import draft_brief
 from agent.errors import UsageError
-from agent.ninjs import NINJS_SCHEMA_FILE, to_ninjs
+from agent.output.ninjs import NINJS_SCHEMA_FILE, to_ninjs
 from agent.result import BriefResult
 from tests.fakes import LEAKY_SENTENCE, STORY, good_model, leaky_model, run, settings_for
 
@@ -81,7 +81,7 @@ def test_a_rejected_brief_is_withheld_with_its_violations_in_the_note(tmp_path, 
 
 
 def test_the_ninjs_body_is_clean_html_without_internal_markers():
-    from agent.ninjs import body_html
+    from agent.output.ninjs import body_html
     from agent.schema import Brief, Paragraph, Sentence, SourceRef, Trend, Veracity
 
     said = Sentence(text="The council voted 31 to 9 <b>on Tuesday</b>.", citations=["S1:1"])

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from agent.config import load_settings
-from agent.drafting import select_passages
+from agent.draft.drafting import select_passages
 from agent.errors import LLMOutputInvalid
 from agent.graph import route_after_check
 from agent.house_format import SECTIONS
-from agent.independence import group_sources
+from agent.analysis.independence import group_sources
 from agent.nodes import UNTRACKED, fallback, revise
 from agent.schema import CheckReport, Passage, Sentence, Source, Violation
 from agent.state import BriefState, Deps, Status

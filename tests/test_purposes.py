@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from agent.purposes import answers
+from agent.draft.purposes import answers
 
 STORY = date(2026, 3, 4)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.render import render_html, render_markdown
+from agent.output.render import render_html, render_markdown
 from agent.result import BriefDocument
 from agent.schema import CheckReport, Violation
 from tests.fakes import BRIEF, PASSAGES

@@ -18,16 +18,16 @@ from agent.api import draft_brief, resume_brief
 from agent.cancel import Cancelled
 from agent.config import Store
 from agent.errors import StoreError
-from agent.jobs import JobWorker
-from agent.embeddings import HashingEmbedding
-from agent.trends import TrendRegistry
+from agent.serve.jobs import JobWorker
+from agent.model.embeddings import HashingEmbedding
+from agent.analysis.trends import TrendRegistry
 from tests.postgres_server import fresh_database, postgres  # noqa: F401  (the PostgreSQL fixture)
 from tests.fakes import STORY, call, free_port, good_model, settings_for
 from tests.test_resume import answered_keys, brief_fields, config_file, reviser
 from tests.test_store_server import chroma_server  # noqa: F401  (the Chroma server fixture)
 
 psycopg = pytest.importorskip("psycopg")
-from agent.jobs_postgres import PostgresJobStore  # noqa: E402
+from agent.serve.jobs_postgres import PostgresJobStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

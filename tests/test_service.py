@@ -16,10 +16,10 @@ import jsonschema
 import pytest
 
 from agent.errors import StoreError
-from agent.jobs import JobStore
+from agent.serve.jobs import JobStore
 from agent.result import BriefDocument
 from agent.config import ServiceSettings
-from agent.service import create_app
+from agent.serve.service import create_app
 from tests.fakes import (LEAKY, STORY, Stall, Status, call, free_port, good_model, leaky_model, poll_job, running,
                          settings_for)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.embeddings import HashingEmbedding, MiniLMEmbedding
+from agent.model.embeddings import HashingEmbedding, MiniLMEmbedding
 from agent.schema import Passage, Source, content_id
 from agent.store import PassageStore
 

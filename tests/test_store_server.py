@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import Store
-from agent.embeddings import MiniLMEmbedding
+from agent.model.embeddings import MiniLMEmbedding
 from agent.store import PassageStore
 from tests.test_store import QUERIES, CountingEmbedding, corpus
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from agent.config import Store
-from agent.embeddings import HashingEmbedding, MiniLMEmbedding
+from agent.model.embeddings import HashingEmbedding, MiniLMEmbedding
 from agent.errors import ConfigError
-from agent.trends import TrendRegistry
+from agent.analysis.trends import TrendRegistry
 from tests.test_store_server import chroma_server  # noqa: F401  (the Chroma server fixture)
 from tests.fakes import BRIEF
 from agent.schema import Paragraph, Sentence, Trend

@@ -1,10 +1,10 @@
 """Veracity ordering on constructed corpora: independence, syndication, contradiction."""
 
 from agent.config import load_settings
-from agent.independence import canonical_url, group_sources
+from agent.analysis.independence import canonical_url, group_sources
 from agent.schema import Passage, Sentence, Source, Veracity, content_id
 from agent.text import split_sentences
-from agent.veracity import assess_claim, contradiction_sentences, score_veracity
+from agent.analysis.veracity import assess_claim, contradiction_sentences, score_veracity
 from tests.fakes import STORIES
 
 CFG = load_settings(env={}).veracity
@@ -73,10 +73,10 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from agent.independence import SourceGroup  # noqa: E402
+from agent.analysis.independence import SourceGroup  # noqa: E402
 from agent.text import detect_language, figures_in, number_spans  # noqa: E402
-from agent.claim_match import match_claim  # noqa: E402
-from agent.veracity import brief_veracity, key_claim_contradictions  # noqa: E402
+from agent.analysis.claim_match import match_claim  # noqa: E402
+from agent.analysis.veracity import brief_veracity, key_claim_contradictions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -317,7 +317,7 @@ def test_the_reader_gets_one_line_and_brief_json_and_the_run_folder_get_the_fact
     import json
 
     from agent.api import draft_brief
-    from agent.render import render_markdown
+    from agent.output.render import render_markdown
     from tests.fakes import model_with_nuance, settings_for, write_corpus
 
     fake_openai.set_responder(model_with_nuance("{first} puts the plan at {a}, while {second} says it will cost {b}."))

@@ -85,7 +85,7 @@ def mismatched(rows: list[dict]) -> list[dict]:
 
 def memo_embed(store: Path | None):
     """MiniLM, remembering every sentence vector (and keeping them in `store` between runs)."""
-    from agent.embeddings import MiniLMEmbedding
+    from agent.model.embeddings import MiniLMEmbedding
 
     model = MiniLMEmbedding(batch_size=32)
     cache = pickle.loads(store.read_bytes()) if store and store.exists() else {}

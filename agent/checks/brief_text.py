@@ -1,6 +1,6 @@
 """Read the project's own brief.md / brief.html back into a Brief, so an edited brief can be re-checked.
 
-The shapes are those of agent/templates/brief.md.j2 and brief.html.j2: headings, the trend and
+The shapes are those of agent/output/templates/brief.md.j2 and brief.html.j2: headings, the trend and
 veracity lines, the explainer, the disclaimer and the source line are structure, not claims.
 """
 

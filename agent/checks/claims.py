@@ -23,7 +23,7 @@ from agent.checks.meaning import Finding, meaning_changes
 from agent.checks.support import FACT_CODES, MIN_CONTENT_SUPPORT, content_support, unsupported_facts
 from agent.checks.verifier import Embed, verify_claim
 from agent.errors import LLMOutputInvalid
-from agent.llm_schemas import JudgeReply
+from agent.model.llm_schemas import JudgeReply
 from agent.prompting import render
 from agent.schema import ClaimVerdict, Evidence, Passage, Sentence, Violation
 from agent.text import alignment_stem, alignment_stems, alignment_words, split_sentences

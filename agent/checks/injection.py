@@ -18,7 +18,7 @@ import unicodedata
 
 from agent.checks.codes import Code
 from agent.checks.injection_lexicon import LEXICON, lexicon_patterns
-from agent.independence import canonical_url
+from agent.analysis.independence import canonical_url
 from agent.schema import Brief, Evidence, Passage, Violation
 from agent.text import FUNCTION_WORDS, hidden_tag_text, normalize_unicode, split_sentences
 

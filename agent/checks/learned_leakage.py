@@ -137,7 +137,7 @@ def _embedder() -> Embed | None:
         return None
     with _lock:
         if _state["embed"] == "auto":  # the bundled MiniLM when its package is installed
-            from agent.embeddings import MiniLMEmbedding, locate_minilm  # chromadb loads only when the layer runs
+            from agent.model.embeddings import MiniLMEmbedding, locate_minilm  # chromadb loads only when the layer runs
 
             try:
                 _state["embed"] = MiniLMEmbedding(folder=locate_minilm())

@@ -1,11 +1,11 @@
 """Rule `off-purpose`: a sentence of a section with a purpose test (house_format.SectionSpec.test) that
-does not answer its section's question (agent/purposes.py; the drafter's selection uses the same tests)."""
+does not answer its section's question (agent/draft/purposes.py; the drafter's selection uses the same tests)."""
 
 from __future__ import annotations
 
 from agent.checks.codes import Code
 from agent.house_format import CITED_SECTIONS, SECTIONS
-from agent.purposes import answers
+from agent.draft.purposes import answers
 from agent.schema import Brief, Violation
 from agent.text import content_words, overlap
 

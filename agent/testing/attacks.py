@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.api import draft_brief
-from agent.ingest import load_sources
-from agent.publish import write_outputs
+from agent.sources.ingest import load_sources
+from agent.output.publish import write_outputs
 from agent.schema import Source, content_id
 from agent.testing.harness import settings_for
 from agent.testing.scripted import PASSAGE_RE, STORY, first_sentence, good_model

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 from pydantic import BaseModel, ValidationError
 
 from agent.errors import LLMOutputInvalid
-from agent.purposes import answers
+from agent.draft.purposes import answers
 
 # The repository's three-source tram story, the one good_model's answers are written for (a checkout only).
 STORY = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "story"

@@ -37,7 +37,7 @@ from evals.training.leakage_data import HELD_OUT_FAMILIES, assistant_rows, prose
 
 
 def embed_all(texts: list[str], cache: Path) -> np.ndarray:
-    from agent.embeddings import MiniLMEmbedding
+    from agent.model.embeddings import MiniLMEmbedding
 
     stored: dict[str, np.ndarray] = {}
     if cache.is_file():

@@ -21,7 +21,7 @@ from agent.schema import Brief, CheckReport, Sentence
 
 NINJS_VERSION = "3.3"
 NINJS_SCHEMA_URI = "http://www.iptc.org/std/ninjs/ninjs-schema_3.3.json#"
-NINJS_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "ninjs" / "ninjs-schema_3.3.json"
+NINJS_SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "ninjs" / "ninjs-schema_3.3.json"
 # IPTC Digital Source Type: content made by a model trained on sampled content.
 AI_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 

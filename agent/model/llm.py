@@ -20,7 +20,7 @@ from agent import cancel
 from agent.config import Budget, ModelRole, Price
 from agent.errors import (BudgetExceeded, ContextTooLong, EmbeddedModelCrashed, LLMError, LLMOutputInvalid,
                           LLMUnavailable)
-from agent.llm_cache import CachedReply, LayeredCache, request_key
+from agent.model.llm_cache import CachedReply, LayeredCache, request_key
 from agent.redact import redact_url
 from agent.result import Usage
 

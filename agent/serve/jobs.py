@@ -9,7 +9,7 @@ its last checkpoint (as `brief resume` does) instead of sending its finished LLM
 
 Two stores, one contract (JobQueue): JobStore, SQLite in the data dir (the default), where one server owns
 the data dir (a lock file), so a starting server re-queues every job it finds "running"; and
-agent.jobs_postgres.PostgresJobStore, one queue for many replicas, where a running job holds a lease that
+agent.serve.jobs_postgres.PostgresJobStore, one queue for many replicas, where a running job holds a lease that
 its worker renews, and a job whose lease ran out (its replica died) is taken over by the next claim.
 Either way an attempt's number fences it: an outcome from an attempt that is no longer current is discarded.
 """

@@ -34,15 +34,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
 
 from agent.config import ServiceSettings, Settings, api_tokens
-from agent.http_guards import (BodyLimit, ErrorBody, ErrorDocument, Guard, error_response, is_loopback,
+from agent.serve.http_guards import (BodyLimit, ErrorBody, ErrorDocument, Guard, error_response, is_loopback,
                                too_large_response)
-from agent.draft_runner import DraftRunner, DraftTimedOut, DraftTooLarge
+from agent.serve.draft_runner import DraftRunner, DraftTimedOut, DraftTooLarge
 from agent.progress import StageRecord
 from agent.errors import (EXIT_USAGE, BriefError, ConfigError, DataDirError, LLMError, NoUsableSources, PathRefused,
                           StoreError, UsageError)
-from agent.jobs import Job, JobQueue, JobStore, JobWorker
-from agent.json_step import DraftRequest, InlineSource
-from agent.metadata import has_lone_surrogate
+from agent.serve.jobs import Job, JobQueue, JobStore, JobWorker
+from agent.serve.json_step import DraftRequest, InlineSource
+from agent.sources.metadata import has_lone_surrogate
 from agent.redact import hide_urls
 from agent.result import BriefDocument
 
@@ -82,7 +82,7 @@ def open_job_queue(settings: Settings) -> JobQueue:
     """SQLite in the data dir, or the PostgreSQL queue every replica shares when [state] postgres_dsn is set."""
     state = settings.state
     if state.postgres_dsn:
-        from agent.jobs_postgres import PostgresJobStore  # psycopg: only when configured
+        from agent.serve.jobs_postgres import PostgresJobStore  # psycopg: only when configured
 
         return PostgresJobStore(settings.data_dir, state.postgres_dsn, state.job_lease_s)
     return JobStore(settings.data_dir)

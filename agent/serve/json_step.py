@@ -10,8 +10,8 @@ from pydantic import Field, ValidationError, field_validator
 
 from agent.config import Ingest
 from agent.errors import BriefError, UsageError
-from agent.ingest import build_source
-from agent.metadata import has_lone_surrogate
+from agent.sources.ingest import build_source
+from agent.sources.metadata import has_lone_surrogate
 from agent.result import Skipped
 from agent.schema import Contract, Source
 

@@ -13,8 +13,8 @@ from agent.checks.debris import clean_source_sentence
 from agent.checks.injection import instruction_family
 from agent.checks.leakage import find_leakage
 from agent.house_format import COMPOSITION_ORDER, LIMITS, SECTIONS
-from agent.independence import SourceGroup
-from agent.purposes import answers, purpose_strength
+from agent.analysis.independence import SourceGroup
+from agent.draft.purposes import answers, purpose_strength
 from agent.schema import Passage, Sentence, Source
 from agent.text import content_words, overlap, split_sentences
 

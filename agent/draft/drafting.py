@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from agent.config import Settings
 from agent.house_format import SECTION_KEYS, SECTIONS, labels
 from agent.schema import Brief, Paragraph, Passage, Sentence, Source, SourceRef, Trend
-from agent.independence import group_sources
+from agent.analysis.independence import group_sources
 from agent.text import split_sentences
-from agent.veracity import brief_veracity
+from agent.analysis.veracity import brief_veracity
 
 if TYPE_CHECKING:
     from agent.state import BriefState

@@ -15,10 +15,10 @@ def render_result(result: BriefResult, fmt: str) -> str:
     if fmt == "json":
         return result.document().model_dump_json(indent=2) + "\n"
     if fmt == "ninjs":
-        from agent.ninjs import to_ninjs
+        from agent.output.ninjs import to_ninjs
 
         return json.dumps(to_ninjs(result), indent=2, ensure_ascii=False) + "\n"
-    from agent.render import render_html, render_markdown
+    from agent.output.render import render_html, render_markdown
 
     if result.brief is None:  # e.g. the budget ran out before any section was drafted
         return f"No brief: {result.status} ({result.error or 'nothing was drafted'}).\n"

@@ -10,7 +10,7 @@ from agent.checks.leakage import find_leakage
 from agent.checks.support import numbers_in
 from agent.errors import ContextTooLong, LLMOutputInvalid
 from agent.house_format import SECTIONS
-from agent.llm_schemas import BriefDraft, RevisionDraft
+from agent.model.llm_schemas import BriefDraft, RevisionDraft
 from agent.prompting import render
 from agent.schema import Passage, Sentence, Trend
 

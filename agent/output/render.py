@@ -1,4 +1,4 @@
-"""Brief -> Markdown / self-contained HTML via jinja2 templates in agent/templates/."""
+"""Brief -> Markdown / self-contained HTML via jinja2 templates in agent/output/templates/."""
 
 from __future__ import annotations
 

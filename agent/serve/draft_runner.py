@@ -2,7 +2,7 @@
 the time limit (then cancelled), store kept open.
 
 Checks run in killable child processes under their own limit. Path sources go through the service's
-PathPolicy (agent.confine); a request's own config file is refused.
+PathPolicy (agent.serve.confine); a request's own config file is refused.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Callable
 from agent.api import check_draft, draft_from_request, resume_brief
 from agent.cancel import cancel_scope
 from agent.config import ServiceSettings, Settings
-from agent.confine import PathPolicy, is_url_source
+from agent.serve.confine import PathPolicy, is_url_source
 from agent.deps import build_store
 from agent.errors import BriefError, PathRefused, UsageError
-from agent.json_step import DraftRequest, InlineSource
+from agent.serve.json_step import DraftRequest, InlineSource
 from agent.killable import KillablePool, TimedOut
 from agent.progress import Progress
 from agent.result import BriefResult
@@ -56,7 +56,7 @@ class DraftRunner:
         self._stores: dict[tuple[str, str], PassageStore] = {}
         self._stores_lock = threading.Lock()
         self.paths = PathPolicy(settings.brief.service, settings.brief.data_dir)
-        self.checks = KillablePool(settings.brief.service.check_workers, preload=("agent.draft_runner",
+        self.checks = KillablePool(settings.brief.service.check_workers, preload=("agent.serve.draft_runner",
                                                                                     "agent.checks.draft_check"))
 
     def settings_for(self, request: DraftRequest) -> Settings:
@@ -67,7 +67,7 @@ class DraftRunner:
         return self.settings.brief
 
     def confined(self, strings: list[str], settings: Settings) -> list[Path | str]:
-        """Path sources confined (agent.confine), then URL sources as given when this server fetches them."""
+        """Path sources confined (agent.serve.confine), then URL sources as given when this server fetches them."""
         urls = [s for s in strings if is_url_source(s)]
         if urls and not settings.fetch.in_service:
             raise PathRefused("this server does not fetch URL sources; send the text inline ({\"text\": ...})")

@@ -14,8 +14,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from agent.jobs import MAX_ATTEMPTS, Job, gave_up
-from agent.postgres import connect, database_error, setup_once
+from agent.serve.jobs import MAX_ATTEMPTS, Job, gave_up
+from agent.serve.postgres import connect, database_error, setup_once
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS brief_jobs (

@@ -1,5 +1,5 @@
 """Faithful drafting for a weak model: the brief is composed from cleaned source sentences
-(agent/extractive.py); the model may only shorten a sentence by deletion, and a shortening that
+(agent/draft/extractive.py); the model may only shorten a sentence by deletion, and a shortening that
 fails verification is thrown away in favour of the unchanged source sentence."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from agent.checks.injection import instruction_family
 from agent.checks.leakage import find_leakage
 from agent.checks.meaning import is_faithful_compression
 from agent.errors import ContextTooLong, LLMOutputInvalid
-from agent.extractive import MAX_CANDIDATE_PASSAGES, Candidate, compose, gather_candidates
+from agent.draft.extractive import MAX_CANDIDATE_PASSAGES, Candidate, compose, gather_candidates
 from agent.house_format import LIMITS, SECTIONS, labels
-from agent.llm_schemas import Shortened
+from agent.model.llm_schemas import Shortened
 from agent.prompting import render
 from agent.schema import Sentence, Source, Trend
 

@@ -47,7 +47,7 @@ class PathPolicy:
 
     def files(self, items: list[str], max_file_bytes: int) -> list[Path]:
         """The resolved files that `items` name (folders walked, bounded); raises PathRefused."""
-        from agent.ingest import EXTENSIONS
+        from agent.sources.ingest import EXTENSIONS
 
         if not items:
             return []

@@ -1,6 +1,6 @@
 """RSS 2.0 and Atom feeds -> their items' pages as sources; items already seen come from the cache, unfetched.
 
-feedparser only ever parses bytes we fetched ourselves (through agent.fetch's guard), never a URL.
+feedparser only ever parses bytes we fetched ourselves (through agent.sources.fetch's guard), never a URL.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Sequence
 import feedparser
 
 from agent.errors import UsageError
-from agent.fetch import FEED_TYPES, FetchFailed, Fetcher, Page, is_url
-from agent.ingest import IngestResult, Skipped, load_sources
+from agent.sources.fetch import FEED_TYPES, FetchFailed, Fetcher, Page, is_url
+from agent.sources.ingest import IngestResult, Skipped, load_sources
 from agent.runs import write_atomic
 
 _SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.I)

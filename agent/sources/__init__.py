@@ -1,0 +1,1 @@
+"""Sources: reading files, URLs and feeds into clean text with its metadata."""
