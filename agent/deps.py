@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Callable, Literal
 from agent.checks.claims import LLMJudge
 from agent.config import DEFAULT_CONFIG, Settings
 from agent.model.llm_cache import LayeredCache, build_cache
-from agent.model.local_model import shared_embedded_model
 
 if TYPE_CHECKING:
     from chromadb.api.types import EmbeddingFunction
@@ -67,6 +66,8 @@ def build_client(settings: Settings, role_name: Role, call_log: CallLog | None =
         if settings.cache.mode == "replay":
             base_url = REPLAY_ONLY_URL
         else:
+            from agent.model.local_model import shared_embedded_model  # only when the embedded model is used
+
             server = shared_embedded_model(settings.local_model)
             base_url = server.base_url
     api_key = role.api_key.get_secret_value() if role.api_key else None
