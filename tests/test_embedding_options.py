@@ -185,3 +185,28 @@ def test_an_unwritable_model_cache_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("BRIEF_MODEL_CACHE", str(blocked / "cache"))
     with pytest.raises(ConfigError, match="BRIEF_MODEL_CACHE"):
         OnnxMiniLMEmbedding()(["text"])
+
+
+def test_setup_verifies_the_int8_model_it_wrote():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "agent.model.embeddings", "--verify"], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "agrees with fp32" in run.stderr and run.stdout.strip().endswith("-int8.onnx")
+
+
+@pytest.mark.parametrize("broken", ["random vectors", "swapped texts"])
+def test_an_int8_model_that_answers_wrongly_fails_the_verification(monkeypatch, broken):
+    from agent.model import embeddings
+
+    real = embeddings.OnnxMiniLMEmbedding.__call__
+
+    def wrong(self, texts):
+        if broken == "random vectors":
+            return [np.random.default_rng(7).standard_normal(384).astype(np.float32) for _ in texts]
+        return real(self, list(reversed(texts)))
+    monkeypatch.setattr(embeddings.OnnxMiniLMEmbedding, "__call__", wrong)
+    with pytest.raises(ConfigError, match="disagrees with the fp32 model"):
+        embeddings.verify_int8()

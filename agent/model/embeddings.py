@@ -437,8 +437,38 @@ def trend_embedding_function(cfg: Embeddings) -> EmbeddingFunction:
     return HashingEmbedding() if cfg.backend == "hashing" else MiniLMEmbedding()
 
 
+# Setup's check that the int8 model it wrote answers like the fp32 one (our own sentences, not a benchmark's).
+_VERIFY_TEXTS = ("The harbour board approved a new ferry terminal on Monday.",
+                 "On Monday the port authority gave the go-ahead for a ferry terminal.",
+                 "Rainfall in the valley fell to its lowest level in forty years.")
+
+
+def verify_int8(min_agreement: float = 0.95) -> str:
+    """Embed three sentences with the int8 ONNX model and the fp32 numpy model: each int8 vector must point
+    where its fp32 vector does (cosine >= min_agreement) and the paraphrase must rank above the unrelated text.
+    Returns a one-line summary; raises ConfigError naming what disagreed."""
+    int8 = np.asarray(OnnxMiniLMEmbedding()(list(_VERIFY_TEXTS)), dtype=np.float64)
+    fp32 = np.asarray(MiniLMEmbedding()(list(_VERIFY_TEXTS)), dtype=np.float64)
+    int8 /= np.linalg.norm(int8, axis=1, keepdims=True)
+    fp32 /= np.linalg.norm(fp32, axis=1, keepdims=True)
+    agreement = (int8 * fp32).sum(axis=1)
+    paraphrase, unrelated = float(int8[0] @ int8[1]), float(int8[0] @ int8[2])
+    if agreement.min() < min_agreement or not paraphrase > unrelated:
+        raise ConfigError(f"the int8 ONNX MiniLM ({onnx_model_file(True)}) disagrees with the fp32 model: cosine "
+                          f"{agreement.min():.3f} (need >= {min_agreement}), paraphrase {paraphrase:.2f} vs unrelated "
+                          f"{unrelated:.2f}; delete the file and run ./scripts/setup again")
+    return (f"int8 ONNX MiniLM agrees with fp32: cosine >= {agreement.min():.3f}; paraphrase {paraphrase:.2f} > "
+            f"unrelated {unrelated:.2f}")
+
+
 if __name__ == "__main__":  # ./scripts/setup: write the int8 ONNX MiniLM now, so no run pays for it (--fp32: that too)
     import sys
 
     for quantized in (True, False) if "--fp32" in sys.argv[1:] else (True,):
         print(onnx_model_file(quantized))
+    if "--verify" in sys.argv[1:]:
+        try:
+            print(verify_int8(), file=sys.stderr)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            raise SystemExit(1) from None
