@@ -140,11 +140,11 @@ source statement statements summaries summariser summarisers summarizer summariz
 text texts tools true trustworthy unscramble url urls user verbatim vergeet vergessen vergiss verified verify
 word words you écris écrivez""".split())
 _GATE_MARKS = ("<", "[", "#", "忽略")
-_WORDS = re.compile(r"[\w'.-]+")
+_WORDS = re.compile(r"[\w'.-]+")  # not agent.text.words: gate words like "a.i" and "rot-13" must stay whole
 _QUOTED = re.compile(r"[\"“«]([^\"”»\n]{3,})[\"”»]|(?<!\w)['‘]([^'’\n]{3,}?)['’](?!\w)")
 _TAG_CHAR = re.compile("[\U000e0000-\U000e007f]")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{20,}={0,2}(?![A-Za-z0-9+/=])")
-_TOKEN = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
+_TOKEN = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")  # not words(): a payload token keeps its hyphens and apostrophes
 _URL = re.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>()\[\]{}\"'“”‘’`]+"
                   r"|\b(?:[a-z0-9-]+\.)+[a-z]{2,}/[^\s<>()\[\]{}\"'“”‘’`]*", re.I)
 _MARKUP = re.compile(

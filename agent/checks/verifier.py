@@ -28,6 +28,8 @@ LEXICAL_FEATURES = ("alignment", "best_sentence", "weakest_clause", "bigram_shar
 MINILM_FEATURES = LEXICAL_FEATURES + ("sim_max", "sim_top3", "sim_second_gap")
 
 Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
+# Not agent.text.words: the weights were trained on these features, and \w+ keeps "snake_case" whole
+# (words() splits it; 97 of 2,540 project texts tokenize differently).
 _WORD = re.compile(r"\w+")
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|but|while|which|who)\s+")
 _QUOTE = re.compile(r"[\"“]([^\"”]{8,})[\"”]")
