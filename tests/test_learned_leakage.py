@@ -1,5 +1,6 @@
 """The learned leakage layer: catches assistant talk the patterns miss, spares news and reported speech."""
 
+import numpy as np
 import pytest
 
 from agent.checks import learned_leakage as learned
@@ -107,3 +108,9 @@ def test_brief_check_with_the_hashing_backend_skips_the_learned_layer(tmp_path):
     skipped = subprocess.run(run + ["--config", str(cfg)], cwd=root, capture_output=True, text=True, timeout=120)
     assert caught.returncode == 6 and "learned layer" in caught.stdout
     assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+
+
+def test_shape_features_count_words_without_digits():
+    # The weights were fitted on letter-only word counts: "40" is no word here (agent.text.words counts it).
+    features = learned.shape_features("We paid 40 dollars.")
+    assert features[learned.SHAPE_FEATURES.index("log_words")] == pytest.approx(np.log1p(3))

@@ -15,7 +15,7 @@ import pytest
 
 from agent.checks.meaning import (
     changed_direction, changed_hedge, compression_errors, is_faithful_compression, meaning_changes, meaning_preserved, moved_figure,
-    shifted_time, swapped_actor,
+    protected_tokens, shifted_time, swapped_actor,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -401,3 +401,10 @@ def test_one_dropped_attribution_is_one_finding_however_many_clauses_carry_it():
     claim = "The Osby reservoir stood at 41 percent on Sunday, down from 63 percent a year earlier."
     assert [f.kind for f in meaning_changes(claim, source)] == ["hedge-dropped"]
     assert meaning_changes(claim + " Officials said so.", source) == []
+
+
+def test_tokens_keep_grouped_figures_and_possessives_whole():
+    # Why meaning has its own tokenizer: agent.text.words would give "4", "200" and "town", "s".
+    assert protected_tokens("The fund lost 4,200 crowns, the town's mayor said.")[0] == "4,200"
+    assert is_faithful_compression("The town's fund lost 4,200 crowns.", "The town's fund lost 4,200 crowns last spring.")
+    assert not is_faithful_compression("The town's fund lost 200 crowns.", "The town's fund lost 4,200 crowns last spring.")

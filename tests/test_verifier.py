@@ -1,9 +1,12 @@
 """The trained claim verifier: shipped weights load, and its verdict follows the evidence."""
 
+import math
+
 import numpy as np
 import pytest
 
 from agent.checks.verifier import LEXICAL_FEATURES, MINILM_FEATURES, claim_features, load_verifier, verify_claim
+from agent.text import words
 
 SOURCE = ("The Velden council approved the tram extension on Tuesday by 9 votes to 4. "
           "Construction starts in May and the first trams run in 2028.")
@@ -43,3 +46,10 @@ def test_features_see_meaning_changes_and_missing_figures():
     f = claim_features("The council rejected the tram extension by 12 votes.", SOURCE)
     assert f["meaning_direction"] == 1.0 and f["number_missing"] == 1.0
     assert claim_features("The council approved the tram extension.", SOURCE)["meaning_direction"] == 0.0
+
+
+def test_features_keep_their_trained_tokens():
+    # The weights were fitted on \w+ tokens: "embedding_options" is one word here, two for agent.text.words.
+    claim = "The embedding_options flag was removed."
+    assert claim_features(claim, SOURCE)["claim_words"] == pytest.approx(math.log1p(5))
+    assert len(words(claim)) == 6
