@@ -37,20 +37,12 @@ from agent.config import ModelRole  # noqa: E402
 from agent.errors import BriefError, LLMOutputInvalid, LLMUnavailable  # noqa: E402
 from agent.model.llm import LLMClient  # noqa: E402
 from agent.output.publish import write_outputs  # noqa: E402
-from agent.testing import (STORY, EmptyBody200, EmptyChoices, FakeClock, FakeOpenAI, Html200, Stall,  # noqa: E402
-                           Status, Truncated, good_model)
+from agent.testing import (MSGS, STORY, City, EmptyBody200, EmptyChoices, FakeClock, FakeOpenAI, Html200,  # noqa: E402
+                           Stall, Status, Truncated, good_model)
 from agent.testing.attacks import ATTACKS, BENIGN, CANARY, leaked, run_case, sources_for  # noqa: E402
 from agent.testing.cli_runner import cli  # noqa: E402
 from agent.testing.harness import CONFIG, failing_replace, settings, write_old_output  # noqa: E402
 from agent.testing.samples import sample_result  # noqa: E402
-from pydantic import BaseModel  # noqa: E402
-
-MSGS = [{"role": "user", "content": "Which city?"}]  # the soak's one question
-
-
-class City(BaseModel):
-    city: str
-
 
 GROUPS = [("bad inputs", ["tests/test_bad_inputs.py"]),
           ("endpoint faults", ["tests/test_endpoint_faults.py"]),

@@ -3,7 +3,9 @@ and the detector itself catches both on planted code, so a zero here means somet
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +64,34 @@ def test_the_script_is_a_gate(tmp_path):
     assert bad.returncode == 1 and "agent.a:1 imports agent.b._x" in bad.stdout
     good = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_imports.py")], capture_output=True, text=True)
     assert good.returncode == 0 and "import cycles: 0" in good.stdout
+
+
+def test_no_test_module_imports_another():
+    """Shared helpers live in tests/fakes.py, tests/conftest.py or agent/testing/, never in another test module
+    (issue 19). Every import form counts, function-level ones included; the walk is checked on planted code first."""
+    def test_modules_imported(source: str, package: str) -> list[tuple[int, str]]:
+        found = []
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                found += [(node.lineno, a.name) for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative to the module's package
+                    parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    base = f"{parent}.{base}" if base else parent
+                found += [(node.lineno, base)] + [(node.lineno, f"{base}.{a.name}") for a in node.names]
+        return sorted({(line, name) for line, name in found if re.fullmatch(r"tests\.test_\w+", name)})
+
+    planted = ("import tests.test_llm\nfrom tests.test_store import corpus\nfrom tests import fakes, test_resume\n"
+               "from .test_leakage import CLEAN\nfrom tests.fakes import client\nimport tests.fakes\n"
+               "def f():\n    from . import test_trends\n")
+    assert test_modules_imported(planted, "tests") == [
+        (1, "tests.test_llm"), (2, "tests.test_store"), (3, "tests.test_resume"), (4, "tests.test_leakage"),
+        (8, "tests.test_trends")]
+
+    files = sorted((ROOT / "tests").glob("*.py")) + sorted((ROOT / "benchmarks").rglob("*.py")) \
+        + sorted((ROOT / "evals").rglob("*.py"))
+    assert len(files) > 50  # it really walked the tests
+    offenders = [f"{path.relative_to(ROOT)}:{line} imports {name}" for path in files
+                 for line, name in test_modules_imported(path.read_text(), ".".join(path.relative_to(ROOT).parent.parts))]
+    assert offenders == [], "move these helpers to tests/fakes.py or tests/conftest.py:\n" + "\n".join(offenders)

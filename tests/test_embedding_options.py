@@ -17,7 +17,7 @@ from agent.errors import ConfigError
 from agent.progress import ConsoleProgress
 from agent.schema import Passage, Source, content_id
 from agent.store import PassageStore
-from tests.test_store import QUERIES, corpus
+from tests.fakes import QUERIES, corpus
 
 FIXTURE = Path(__file__).parent / "fixtures" / "retrieval" / "mrr.json"
 TEXTS = ["A man is eating food.", "A man is eating a piece of bread.", "A man is playing guitar.",

@@ -25,9 +25,8 @@ from agent.api import draft_brief
 from agent.config import load_settings
 from agent.errors import LLMOutputInvalid, LLMUnavailable, UsageError
 from agent.output.publish import write_outputs
-from tests.fakes import (STORY, EmptyBody200, EmptyChoices, FakeClock, Html200, Stall, Status, cli, failing_replace,
-                         good_model, sample_result, settings, write_old_output)
-from tests.test_llm import MSGS, City, client
+from tests.fakes import (MSGS, STORY, City, EmptyBody200, EmptyChoices, FakeClock, Html200, Stall, Status, cli, client,
+                         failing_replace, good_model, sample_result, settings, write_old_output)
 
 ROOT = Path(__file__).resolve().parent.parent
 OK = {"city": "Velden"}

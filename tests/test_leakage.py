@@ -3,6 +3,7 @@
 import pytest
 
 from agent.checks.leakage import find_leakage, is_reported_speech, leakage_spans
+from tests.fakes import CLEAN, REPORTED_SPEECH
 
 LEAKY = [
     ("If you'd like, I can also help you expand this into a longer feature.", "offer of further help"),
@@ -66,53 +67,6 @@ LEAKY = [
     ("**Version B:** a shorter headline.", "alternative-version label"),
     ("}} The following is a corrected version of the text:", "unfilled placeholder"),
     ("}} El texto corregido es el siguiente.", "unfilled placeholder"),
-]
-CLEAN = [
-    "'Certainly not,' the spokesman said when asked about a merger.",
-    "\"Let me know when you land,\" she told him before the flight.",
-    "The minister said she hoped the plan would help families in the north.",
-    "The council will let residents know its decision in May.",
-    "Officials can help farmers who apply before the deadline, the ministry said.",
-    "Here, on the quay, fishermen unload their catch at dawn.",
-    "The company apologised to customers after the outage on Monday.",
-    "Analysts said the model of public funding was unlikely to change.",
-    "The AI industry lobbied against the law, which passed 61 to 40.",
-    "If approved, the plan would let the city borrow 300 million crowns.",
-    "Sure enough, prices rose again in March.",
-    "The report, which runs to 212 pages, was published on Friday.",
-    "The union's leader said: \"I can help you, but only if you vote.\"",
-    "The todo list of the committee was long.",
-    "Growers want the promise written into law.",
-    "Feel the difference, the advert said, and shoppers did.",
-    "He asked whether the board would like to see the figures first.",
-    "The museum hopes to attract 150,000 visitors a year.",
-    "It is the third plant in the region, after Bray and Lisk.",
-    "The brief was delivered to the court on Tuesday.",
-    "Thanks to the new pumps, the reservoir filled faster.",
-    "Hello Kitty's maker reported higher profits.",
-    "Version 2.0 of the app launched in May.",
-    "Option prices rose sharply on Friday.",
-    "At about 900 words, the statement was the longest yet.",
-    "The text of the treaty was drafted by lawyers from both countries.",
-    "Good catch for the fleet: landings rose 12% this year.",
-    "Voters were asked whether they would like the council to borrow more.",
-    "Users complained that the chatbot kept saying 'I hope this helps'.",
-    "If you wanted to buy a house in 2020, prices were lower.",
-]
-# Quoted and reported speech that looks like an assistant talking: news, never leakage.
-REPORTED_SPEECH = [
-    "The minister said she was happy to help the families affected by the floods.",
-    "The mayor told reporters he would be glad to assist the inquiry.",
-    "Residents said they hope this helps the town recover.",
-    "Thank you, the mayor told the crowd, before leaving the stage.",
-    "He wrote that he was sorry but could not help with the request.",
-    "The union said it would let members know the result by Friday.",
-    "A spokeswoman said the agency did not have access to real-time data.",
-    "Great question, the chief executive said, before declining to answer.",
-    "The commissioner told parliament that she had rewritten the rules.",
-    "According to the airline, passengers should feel free to ask for refunds.",
-    "“As requested, we have published the full report,” the council said.",
-    "\"Let me know if you need anything,\" she told the volunteers.",
 ]
 
 

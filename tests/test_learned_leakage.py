@@ -6,7 +6,7 @@ import pytest
 from agent.checks import learned_leakage as learned
 from agent.checks.leakage import find_leakage, leakage_spans
 from agent.model.embeddings import HashingEmbedding, MiniLMEmbedding
-from tests.test_leakage import CLEAN, REPORTED_SPEECH
+from tests.fakes import CLEAN, REPORTED_SPEECH
 
 # Assistant talk in phrasings no pattern covers (each is checked to slip past the patterns first).
 UNSEEN = [

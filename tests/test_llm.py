@@ -3,26 +3,11 @@
 import json
 
 import pytest
-from pydantic import BaseModel
 
-from agent.config import ModelRole
 from agent.errors import LLMOutputInvalid, LLMUnavailable
-from agent.model.llm import CallLog, LLMClient, extract_json
-from tests.fakes import EmptyBody200, EmptyChoices, FakeClock, Html200, Reset, Stall, Status, Truncated
-
-MSGS = [{"role": "user", "content": "Which city?"}]
-
-
-class City(BaseModel):
-    city: str
-
-
-def client(fake, tmp_path=None, clock=None, **role):
-    settings = dict(max_attempts=3, max_reasks=2, timeout_s=1.5, max_retry_after_s=5, structured_output="json_object")
-    settings.update(role)
-    log = CallLog(tmp_path / "calls.jsonl" if tmp_path else None)
-    return LLMClient(ModelRole(**settings), base_url=fake.base_url, api_key=None, call_log=log,
-                     clock=clock or FakeClock())  # backoffs recorded, not slept
+from agent.model.llm import extract_json
+from tests.fakes import (MSGS, City, EmptyBody200, EmptyChoices, FakeClock, Html200, Reset, Stall, Status, Truncated,
+                         client)
 
 
 @pytest.mark.parametrize(

@@ -15,33 +15,9 @@ import pytest
 
 from agent.api import draft_brief, resume_brief
 from agent.errors import CacheMiss
-from tests.fakes import STORY, Stall, good_model, settings_for
+from tests.fakes import STORY, Stall, answered_keys, brief_fields, config_file, good_model, reviser, settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def config_file(tmp_path: Path, base_url: str, extra: str = "") -> Path:
-    path = tmp_path / "cfg.toml"
-    path.write_text(f'data_dir = "{tmp_path / "data"}"\n[embeddings]\nbackend = "hashing"\n'
-                    f'[drafter]\nbase_url = "{base_url}"\nmax_attempts = 2\ntimeout_s = 20\n'
-                    f'[ingest]\npassage_chars = 200\n{extra}')
-    return path
-
-
-def answered_keys(fake, since: int = 0) -> list[str]:
-    return [json.dumps([name, body["messages"]], sort_keys=True) for name, body, _ in fake.requests[since:]]
-
-
-def brief_fields(result) -> dict:
-    return result.brief.model_dump(mode="json", exclude={"trend"})
-
-
-def reviser(prompt, body):
-    """Like good_model, but the first drafted body sentence carries an unsupported figure, so revise runs."""
-    reply = good_model(prompt, body)
-    if prompt == "draft_brief":
-        reply["sections"]["body"][0]["text"] += " It will cost 999 million euros."
-    return reply
 
 
 def test_killed_after_the_first_llm_call_resumes_without_repeating_it(tmp_path, fake_openai):

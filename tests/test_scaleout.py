@@ -22,9 +22,8 @@ from agent.serve.jobs import JobWorker
 from agent.model.embeddings import HashingEmbedding
 from agent.analysis.trends import TrendRegistry
 from tests.postgres_server import fresh_database, postgres  # noqa: F401  (the PostgreSQL fixture)
-from tests.fakes import STORY, call, free_port, good_model, settings_for
-from tests.test_resume import answered_keys, brief_fields, config_file, reviser
-from tests.test_store_server import chroma_server  # noqa: F401  (the Chroma server fixture)
+from tests.fakes import (STORY, answered_keys, brief_fields, call, config_file, free_port, good_model, reviser,
+                         settings_for)
 
 psycopg = pytest.importorskip("psycopg")
 from agent.serve.jobs_postgres import PostgresJobStore  # noqa: E402

@@ -8,36 +8,7 @@ import numpy as np
 from agent.model.embeddings import HashingEmbedding, MiniLMEmbedding
 from agent.schema import Passage, Source, content_id
 from agent.store import PassageStore
-
-DOCS = {
-    "ferry": "The harbour board approved a new ferry terminal that will open in 2028.",
-    "drought": "Reservoir levels fell to their lowest point in twelve years after a dry winter.",
-    "museum": "The maritime museum reopened with a restored merchant ship in a glass hall.",
-    "budget": "Councillors warned that the tram budget could rise by a fifth.",
-}
-QUERIES = {  # paraphrases with little word overlap
-    "ferry": "port authority green-lights boat station",
-    "drought": "water storage at record low following little rain",
-    "museum": "nautical exhibition opens its doors again",
-    "budget": "politicians fear the light-rail project will get more expensive",
-}
-
-
-def corpus():
-    sources, passages = [], []
-    for n, (name, text) in enumerate(DOCS.items(), start=1):
-        src = Source(id=content_id(text), outlet=name, text=text)
-        sources.append(src)
-        passages.append(Passage(id=f"S{n}:1", source_id=src.id, text=text, start=0, end=len(text)))
-    return sources, passages
-
-
-class CountingEmbedding(HashingEmbedding):
-    calls = 0
-
-    def __call__(self, input):
-        CountingEmbedding.calls += len(input)
-        return super().__call__(input)
+from tests.fakes import QUERIES, CountingEmbedding, corpus
 
 
 def test_minilm_semantics_and_batch_invariance():

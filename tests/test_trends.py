@@ -11,7 +11,6 @@ from agent.config import Store
 from agent.model.embeddings import HashingEmbedding, MiniLMEmbedding
 from agent.errors import ConfigError
 from agent.analysis.trends import TrendRegistry
-from tests.test_store_server import chroma_server  # noqa: F401  (the Chroma server fixture)
 from tests.fakes import BRIEF
 from agent.schema import Paragraph, Sentence, Trend
 

@@ -5,9 +5,10 @@ from agent.testing.clock import FakeClock
 from agent.testing.fake_server import (EmptyBody200, EmptyChoices, FakeOpenAI, Html200, Reset, Stall, Status,
                                        Truncated)
 from agent.testing.harness import settings_for
+from agent.testing.question import MSGS, City
 from agent.testing.scripted import (HEADLINE, PASSAGE_RE, STORY, TREND, NoScript, PromptCall, ScriptedModel, answer_sentence,
                                     first_sentence, good_model, good_reply, leaky_model, never_valid)
 
-__all__ = ["EmptyBody200", "EmptyChoices", "FakeClock", "FakeOpenAI", "HEADLINE", "Html200", "NoScript", "PASSAGE_RE",
-           "PromptCall", "Reset", "STORY", "ScriptedModel", "Stall", "Status", "TREND", "Truncated", "answer_sentence",
-           "first_sentence", "good_model", "good_reply", "leaky_model", "never_valid", "settings_for"]
+__all__ = ["City", "EmptyBody200", "EmptyChoices", "FakeClock", "FakeOpenAI", "HEADLINE", "Html200", "MSGS", "NoScript",
+           "PASSAGE_RE", "PromptCall", "Reset", "STORY", "ScriptedModel", "Stall", "Status", "TREND", "Truncated",
+           "answer_sentence", "first_sentence", "good_model", "good_reply", "leaky_model", "never_valid", "settings_for"]
