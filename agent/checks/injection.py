@@ -15,6 +15,8 @@ import binascii
 import codecs
 import re
 import unicodedata
+from operator import methodcaller
+from re import _constants as _C, _parser  # the gate's case check below reads parsed patterns
 
 from agent.checks.codes import Code
 from agent.checks.injection_lexicon import LEXICON, lexicon_patterns
@@ -123,6 +125,119 @@ _LEXICON_GATE = re.compile("|".join(
 # pattern of that row needs a Han character too: text without one skips them.
 _ZH_GATE = re.compile("|".join(f"(?:{LEXICON['zh'][col]})" for col in _GATE_COLUMNS), _I) if "zh" in LEXICON else None
 _HAN = re.compile("[\u2e80-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def _single(op, av) -> str | None:
+    """A one-character regex for one parsed character matcher, or None if it is not one."""
+    if op is _C.LITERAL:
+        return re.escape(chr(av))
+    if op is _C.NOT_LITERAL:
+        return "[^" + re.escape(chr(av)) + "]"
+    if op is not _C.IN:
+        return None
+    categories = {_C.CATEGORY_DIGIT: r"\d", _C.CATEGORY_NOT_DIGIT: r"\D", _C.CATEGORY_SPACE: r"\s",
+                  _C.CATEGORY_NOT_SPACE: r"\S", _C.CATEGORY_WORD: r"\w", _C.CATEGORY_NOT_WORD: r"\W"}
+    body = ""
+    for item, value in av:
+        if item is _C.NEGATE:
+            body += "^"
+        elif item is _C.LITERAL:
+            body += re.escape(chr(value))
+        elif item is _C.RANGE:
+            body += re.escape(chr(value[0])) + "-" + re.escape(chr(value[1]))
+        elif item is _C.CATEGORY and value in categories:
+            body += categories[value]
+        else:
+            return None
+    return f"[{body}]"
+
+
+_LOWER_ASCII = [chr(c) for c in range(128) if not chr(c).isupper()]
+
+
+def _case_blind_on_lower_ascii(items) -> bool:
+    """True when every character matcher in these parsed items accepts the same lower-case ASCII characters
+    with and without IGNORECASE: then, on lower-case ASCII text, the pattern finds the same either way.
+    Anything not understood here (back references, inline flags) counts as not blind."""
+    for op, av in items:
+        if op in (_C.LITERAL, _C.NOT_LITERAL, _C.IN):
+            one = _single(op, av)
+            if one is None or any(bool(re.fullmatch(one, ch, _I)) != bool(re.fullmatch(one, ch, re.M))
+                                  for ch in _LOWER_ASCII):
+                return False
+        elif op in (_C.AT, _C.ANY, _C.CATEGORY):
+            continue
+        elif op is _C.SUBPATTERN:
+            if av[1] or av[2] or not _case_blind_on_lower_ascii(av[3]):
+                return False
+        elif op is _C.BRANCH:
+            if not all(_case_blind_on_lower_ascii(b) for b in av[1]):
+                return False
+        elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
+            if not _case_blind_on_lower_ascii(av[2]):
+                return False
+        elif op in (_C.ASSERT, _C.ASSERT_NOT):
+            if not _case_blind_on_lower_ascii(av[1]):
+                return False
+        else:
+            return False
+    return True
+
+
+def _first_chars(items) -> set[int] | None:
+    """Every character a match of these parsed items can begin with; None if unknown or if they can match
+    the empty string (then a match need not begin with any character)."""
+    found, nullable = _first_of_sequence(items)
+    return None if found is None or nullable else found
+
+
+def _first_of_sequence(items) -> tuple[set[int] | None, bool]:
+    found: set[int] = set()
+    for op, av in items:
+        if op is _C.LITERAL:
+            return found | {av}, False
+        if op is _C.AT:
+            continue
+        if op is _C.SUBPATTERN and not (av[1] or av[2]):
+            part, nullable = _first_of_sequence(av[3])
+        elif op is _C.BRANCH:
+            parts = [_first_of_sequence(b) for b in av[1]]
+            if any(part is None for part, _ in parts):
+                return None, False
+            part, nullable = set().union(*(part for part, _ in parts)), any(n for _, n in parts)
+        elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
+            part, nullable = _first_of_sequence(av[2])
+            nullable = nullable or av[0] == 0
+        else:
+            return None, False
+        if part is None:
+            return None, False
+        found |= part
+        if not nullable:
+            return found, False
+    return found, True
+
+
+def _ascii_gate(gate: re.Pattern) -> re.Pattern:
+    """`gate` for lower-case ASCII text, faster: the same matches, or `gate` itself when that is not provable.
+
+    The lexicon gate is the scan's main cost: with IGNORECASE, the regex engine tries every alternative at
+    every word boundary. On lower-case ASCII text, a pattern whose characters match alike with and without
+    IGNORECASE (checked, not assumed) finds the same without the flag, and the engine then skips an
+    alternative by its first letter; a look-ahead for the (ASCII) letters a match can begin with skips
+    most positions at once. Together ~6x faster.
+    """
+    parsed = _parser.parse(gate.pattern, gate.flags).data
+    first = _first_chars(_parser.parse(gate.pattern, re.M).data)
+    if not _case_blind_on_lower_ascii(parsed) or first is None:
+        return gate
+    letters = "".join(re.escape(chr(c)) for c in sorted(first) if c < 128)
+    return re.compile(f"(?=[{letters}])(?:{gate.pattern})" if letters else r"(?!)", re.M)
+
+
+_LEXICON_GATE_ASCII = _ascii_gate(_LEXICON_GATE)
+assert not any(_HAN.search(ch) for ch in map(chr, range(128)))  # ASCII text never opens the Chinese gate
+_STRIP = methodcaller("strip", ".'-")
 # Every pattern needs one of these words (or marks): sentences without any skip the patterns, which
 # keeps a 5 MB source to seconds. Keep in step with FAMILIES.
 _GATE_WORDS = frozenset("""a.i accurate admin administrator agents aggiungi ai ajoute ajouter ajoutez answer answers anweisung anweisungen
@@ -192,7 +307,11 @@ def instruction_family(text: str, *, quoted: bool = False) -> str | None:
     plain = _plain(text)
     target = plain if quoted else _mask_quotes(plain)
     lower = target.lower()
-    if (not any(m in lower for m in _GATE_MARKS) and _GATE_WORDS.isdisjoint(w.strip(".'-") for w in _WORDS.findall(lower))
+    if lower.isascii():  # same verdict as the general gate below, faster (see _LEXICON_GATE_ASCII)
+        if (not any(m in lower for m in _GATE_MARKS) and _GATE_WORDS.isdisjoint(map(_STRIP, _WORDS.findall(lower)))
+                and not _LEXICON_GATE_ASCII.search(lower)):
+            return None
+    elif (not any(m in lower for m in _GATE_MARKS) and _GATE_WORDS.isdisjoint(map(_STRIP, _WORDS.findall(lower)))
             and not _LEXICON_GATE.search(lower) and not (_ZH_GATE and _HAN.search(lower) and _ZH_GATE.search(lower))):
         return None
     for family, pattern in _COMPILED:
@@ -269,12 +388,18 @@ def payload_tokens(passages: dict[str, Passage]) -> dict[str, tuple[str, str, bo
     candidates: dict[str, tuple[str, str, bool]] = {}
     previous: dict[str, tuple[int, bool]] = {}  # source id -> (end offset, ended inside a fake turn)
     found: list[tuple[Passage, list[tuple[str, str]]]] = []
+    scanned: dict[str, tuple[list[tuple[int, int, str]], bool]] = {}  # text -> (spans, ends in a fake turn)
+    carried: dict[tuple[str, bool], list[tuple[str, str]]] = {}  # syndicated copies repeat: read each text once
     for pid, passage in sorted(passages.items(), key=lambda kv: (kv[1].source_id, kv[1].start)):
         end, open_turn = previous.get(passage.source_id, (-1, False))
-        spans = injection_spans(passage.text)
-        previous[passage.source_id] = (passage.end, any(f == "role marker" and b == len(passage.text)
-                                                        for _, b, f in spans))
-        carriers = _carriers(passage.text, in_turn=open_turn and passage.start <= end + 1, spans=spans)
+        text = passage.text
+        if (scan := scanned.get(text)) is None:
+            spans = injection_spans(text)
+            scan = scanned[text] = (spans, any(f == "role marker" and b == len(text) for _, b, f in spans))
+        previous[passage.source_id] = (passage.end, scan[1])
+        in_turn = bool(open_turn and passage.start <= end + 1)
+        if (carriers := carried.get((text, in_turn))) is None:
+            carriers = carried[text, in_turn] = _carriers(text, in_turn=in_turn, spans=scan[0])
         found.append((passage, carriers))
         for _, span in carriers:
             for token, strong in _tokens(span):
@@ -282,7 +407,11 @@ def payload_tokens(passages: dict[str, Passage]) -> dict[str, tuple[str, str, bo
                     candidates.setdefault(token, (pid, span, strong))
     if not candidates:  # nothing to filter: the ordinary words need not be read
         return {}
+    read: set[tuple[str, int]] = set()
     for passage, carriers in found:
+        if (passage.text, id(carriers)) in read:  # the same text with the same spans: the same words
+            continue
+        read.add((passage.text, id(carriers)))
         text = _plain(passage.text)
         for _, span in carriers:
             text = text.replace(_plain(span), " ")
