@@ -15,7 +15,6 @@ import binascii
 import codecs
 import re
 import unicodedata
-from operator import methodcaller
 from re import _constants as _C, _parser  # the gate's case check below reads parsed patterns
 
 from agent.checks.codes import Code
@@ -237,7 +236,6 @@ def _ascii_gate(gate: re.Pattern) -> re.Pattern:
 
 _LEXICON_GATE_ASCII = _ascii_gate(_LEXICON_GATE)
 assert not any(_HAN.search(ch) for ch in map(chr, range(128)))  # ASCII text never opens the Chinese gate
-_STRIP = methodcaller("strip", ".'-")
 # Every pattern needs one of these words (or marks): sentences without any skip the patterns, which
 # keeps a 5 MB source to seconds. Keep in step with FAMILIES.
 _GATE_WORDS = frozenset("""a.i accurate admin administrator agents aggiungi ai ajoute ajouter ajoutez answer answers anweisung anweisungen
@@ -255,7 +253,9 @@ source statement statements summaries summariser summarisers summarizer summariz
 text texts tools true trustworthy unscramble url urls user verbatim vergeet vergessen vergiss verified verify
 word words you écris écrivez""".split())
 _GATE_MARKS = ("<", "[", "#", "忽略")
-_WORDS = re.compile(r"[\w'.-]+")  # not agent.text.words: gate words like "a.i" and "rot-13" must stay whole
+# Not agent.text.words: gate words like "a.i" and "rot-13" must stay whole. A run of [\w'.-] with its
+# leading and trailing [.'-] stripped, in one regex (from its first word character to its last).
+_WORDS = re.compile(r"\w(?:[\w'.-]*\w)?")
 _QUOTED = re.compile(r"[\"“«]([^\"”»\n]{3,})[\"”»]|(?<!\w)['‘]([^'’\n]{3,}?)['’](?!\w)")
 _TAG_CHAR = re.compile("[\U000e0000-\U000e007f]")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{20,}={0,2}(?![A-Za-z0-9+/=])")
@@ -280,6 +280,8 @@ _STOP = FUNCTION_WORDS  # words under four letters are dropped anyway (unless th
 
 def _plain(text: str) -> str:
     """What a model reads: invisible characters dropped, compatibility forms (full-width letters) folded."""
+    if text.isascii():  # no invisible characters, and NFC/NFKC leave ASCII alone: only the newlines change
+        return text.replace("\r\n", "\n").replace("\r", "\n")
     return unicodedata.normalize("NFKC", normalize_unicode(text)[0])
 
 
@@ -308,10 +310,10 @@ def instruction_family(text: str, *, quoted: bool = False) -> str | None:
     target = plain if quoted else _mask_quotes(plain)
     lower = target.lower()
     if lower.isascii():  # same verdict as the general gate below, faster (see _LEXICON_GATE_ASCII)
-        if (not any(m in lower for m in _GATE_MARKS) and _GATE_WORDS.isdisjoint(map(_STRIP, _WORDS.findall(lower)))
+        if (not any(m in lower for m in _GATE_MARKS) and _GATE_WORDS.isdisjoint(_WORDS.findall(lower))
                 and not _LEXICON_GATE_ASCII.search(lower)):
             return None
-    elif (not any(m in lower for m in _GATE_MARKS) and _GATE_WORDS.isdisjoint(map(_STRIP, _WORDS.findall(lower)))
+    elif (not any(m in lower for m in _GATE_MARKS) and _GATE_WORDS.isdisjoint(_WORDS.findall(lower))
             and not _LEXICON_GATE.search(lower) and not (_ZH_GATE and _HAN.search(lower) and _ZH_GATE.search(lower))):
         return None
     for family, pattern in _COMPILED:
