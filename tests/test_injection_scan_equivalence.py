@@ -140,6 +140,16 @@ def test_the_fast_lexicon_gate_agrees_with_the_ignorecase_gate(texts):
     assert any(opened) and not all(opened)
 
 
+def test_the_fast_patterns_agree_with_the_ignorecase_patterns(texts):
+    pieces = [piece for group in texts.values() for text in group.values()
+              for piece in [text] + [text[a:b] for a, b in split_sentences(text)]]
+    pieces = [p for p in pieces + [codecs.decode(p, "rot13") for p in pieces] if p.lower().isascii()]
+    assert sum(on_lower for _, _, on_lower in injection._COMPILED_ASCII) > len(injection._COMPILED) * 0.9
+    for (family, pattern), (_, fast, on_lower) in zip(injection._COMPILED, injection._COMPILED_ASCII, strict=True):
+        found = [bool(pattern.search(p)) for p in pieces]
+        assert [bool(fast.search(p.lower() if on_lower else p)) for p in pieces] == found, (family, pattern.pattern)
+
+
 @pytest.mark.parametrize("pattern, blind", [
     (r"\bignore (?:all )?instructions\b", True), (r"[^.!?]{0,60}regeln", True), ("für die ki", True),
     ("[A-Z]x", False), ("(?-i:BEGIN)", False), ("\u212a", False), ("\u017f", False), (r"(a)\1", False),
