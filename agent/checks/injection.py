@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import re
 import unicodedata
 from re import _constants as _C, _parser  # the gate's case check below reads parsed patterns
@@ -154,6 +155,13 @@ def _single(op, av) -> str | None:
 _LOWER_ASCII = [chr(c) for c in range(128) if not chr(c).isupper()]
 
 
+@functools.cache
+def _blind_matcher(one: str) -> bool:
+    """Whether this one-character regex accepts the same lower-case ASCII characters with and without IGNORECASE."""
+    folded, exact = re.compile(one, _I), re.compile(one, re.M)
+    return all(bool(folded.fullmatch(ch)) == bool(exact.fullmatch(ch)) for ch in _LOWER_ASCII)
+
+
 def _case_blind_on_lower_ascii(items) -> bool:
     """True when every character matcher in these parsed items accepts the same lower-case ASCII characters
     with and without IGNORECASE: then, on lower-case ASCII text, the pattern finds the same either way.
@@ -161,8 +169,7 @@ def _case_blind_on_lower_ascii(items) -> bool:
     for op, av in items:
         if op in (_C.LITERAL, _C.NOT_LITERAL, _C.IN):
             one = _single(op, av)
-            if one is None or any(bool(re.fullmatch(one, ch, _I)) != bool(re.fullmatch(one, ch, re.M))
-                                  for ch in _LOWER_ASCII):
+            if one is None or not _blind_matcher(one):
                 return False
         elif op in (_C.AT, _C.ANY, _C.CATEGORY):
             continue
@@ -238,10 +245,14 @@ def _ascii_fast(pattern: re.Pattern) -> re.Pattern | None:
     return re.compile(f"(?=[{letters}])(?:{pattern.pattern})" if letters else r"(?!)", re.M)
 
 
-_LEXICON_GATE_ASCII = _ascii_fast(_LEXICON_GATE) or _LEXICON_GATE
-# (family, pattern, reads the lower-cased text): the patterns for ASCII text.
-_COMPILED_ASCII = [(family, fast or pattern, fast is not None)
-                   for family, pattern in _COMPILED for fast in [_ascii_fast(pattern)]]
+@functools.cache
+def _ascii_patterns() -> tuple[re.Pattern, list[tuple[str, re.Pattern, bool]]]:
+    """The lexicon gate and (family, pattern, reads the lower-cased text) for ASCII text; built on first use
+    (~50 ms), not on import."""
+    return (_ascii_fast(_LEXICON_GATE) or _LEXICON_GATE,
+            [(family, fast or pattern, fast is not None) for family, pattern in _COMPILED for fast in [_ascii_fast(pattern)]])
+
+
 assert not any(_HAN.search(ch) for ch in map(chr, range(128)))  # ASCII text never opens the Chinese gate
 # Every pattern needs one of these words (or marks): sentences without any skip the patterns, which
 # keeps a 5 MB source to seconds. Keep in step with FAMILIES.
@@ -317,10 +328,11 @@ def instruction_family(text: str, *, quoted: bool = False) -> str | None:
     target = plain if quoted else _mask_quotes(plain)
     lower = target.lower()
     if lower.isascii():  # same verdicts as the general path below, faster (see _ascii_fast)
+        gate, patterns = _ascii_patterns()
         if (not any(m in lower for m in _GATE_MARKS) and _GATE_WORDS.isdisjoint(_WORDS.findall(lower))
-                and not _LEXICON_GATE_ASCII.search(lower)):
+                and not gate.search(lower)):
             return None
-        for family, pattern, on_lower in _COMPILED_ASCII:
+        for family, pattern, on_lower in patterns:
             if pattern.search(lower if on_lower else target):
                 return family
         return None
