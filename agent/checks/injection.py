@@ -27,7 +27,7 @@ from agent.text import FUNCTION_WORDS, hidden_tag_text, normalize_unicode, split
 INJECTION_CODES = frozenset({Code.INJECTED_INSTRUCTION, Code.INJECTED_CONTENT, Code.UNSOURCED_LINK, Code.MARKUP_IN_BRIEF,
                              Code.ENCODED_TEXT})
 _I = re.IGNORECASE | re.MULTILINE
-_AI = (r"(?:ai|a\.i\.|artificial intelligence|ai assistant|ai agent|assistant|chat ?bot|bot|model|llm|"
+_AI = (r"(?:ai|a\.i\b\.?|artificial intelligence|ai assistant|ai agent|assistant|chat ?bot|bot|model|llm|"
        r"language model|gpt|chatgpt|claude|gemini|copilot|summari[sz]er|fact[- ]?checker|checker|grader)")
 _CLAUSE = r"(?:^|[.!?:;—–\-]\s*|\b(?:please|and|then|now|instead|simply|just|also)\s+)"
 _AI_NOUN = _AI + r"(?:\s+(?:systems?|models?|tools?|agents?|assistants?))?s?"
