@@ -23,6 +23,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from agent.testing.samples import job_sources  # noqa: E402
+from agent.testing.scripted import STORY  # noqa: E402
+
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 SCALING_TARGET = 1.5  # 2 workers give at least 1.5x the briefs per minute of 1
 
@@ -49,17 +53,6 @@ def _call(base: str, method: str, path: str, body: dict | None = None) -> dict:
                                      method=method, headers={"Content-Type": "application/json"})
     with DIRECT.open(request, timeout=30) as r:
         return json.loads(r.read())
-
-
-def _sources(n: int) -> list[dict]:
-    story = ROOT / "tests" / "fixtures" / "story"
-    out = []
-    for path in sorted(story.glob("*.md")):
-        head, body = path.read_text().split("---", 2)[1:]
-        meta = dict(line.split(": ", 1) for line in head.strip().splitlines())
-        out.append({"text": body.strip() + f"\n\nFiled for desk item {n}.", "outlet": meta["outlet"],
-                    "title": meta["title"], "published": meta["published"]})
-    return out
 
 
 def _start_server(name: str, workers: int, config: str, base_url: str, tmp: Path) -> tuple[subprocess.Popen, str]:
@@ -94,10 +87,10 @@ def queue_rate(label: str, servers: list[tuple[int, str]], jobs: int, base_url: 
     try:
         for n, (proc, base) in enumerate(started_servers):
             _wait_up(proc, base, tmp / f"{label}-{n}.log")
-            _call(base, "POST", "/v1/briefs", {"sources": _sources(-1 - n)})  # warm: imports, store, first draft
+            _call(base, "POST", "/v1/briefs", {"sources": job_sources(STORY, -1 - n)})  # warm: imports, store, first draft
         bases = [base for _, base in started_servers]
         started = time.perf_counter()
-        hrefs = [_call(bases[n % len(bases)], "POST", "/v1/briefs:async", {"sources": _sources(n)})["href"]
+        hrefs = [_call(bases[n % len(bases)], "POST", "/v1/briefs:async", {"sources": job_sources(STORY, n)})["href"]
                  for n in range(jobs)]
         pending, statuses = set(hrefs), []
         while pending:

@@ -21,6 +21,7 @@ from agent.errors import StoreError
 from agent.serve.jobs import JobWorker
 from agent.model.embeddings import HashingEmbedding
 from agent.analysis.trends import TrendRegistry
+from agent.testing.samples import job_sources
 from tests.postgres_server import fresh_database, postgres  # noqa: F401  (the PostgreSQL fixture)
 from tests.fakes import (STORY, answered_keys, brief_fields, call, config_file, free_port, good_model, reviser,
                          settings_for)
@@ -164,17 +165,6 @@ def test_a_run_killed_mid_graph_resumes_from_its_postgres_checkpoint(tmp_path, f
     assert not set(before) & set(answered_keys(fake_openai, seen)), "resume repeated a finished LLM call"
 
 
-def _inline_sources(n: int) -> list[dict]:
-    """The story's three sources, made this job's own by a line naming it (so its sources key differs)."""
-    sources = []
-    for path in sorted(STORY.glob("*.md")):
-        head, body = path.read_text().split("---", 2)[1:]
-        meta = dict(line.split(": ", 1) for line in head.strip().splitlines())
-        sources.append({"text": body.strip() + f"\n\nFiled for desk item {n}.", "outlet": meta["outlet"],
-                        "title": meta["title"], "published": meta["published"]})
-    return sources
-
-
 def _replica(tmp_path: Path, name: str, base_url: str, store: Store, dsn: str) -> tuple[subprocess.Popen, str]:
     cfg = tmp_path / f"{name}.toml"
     cfg.write_text('[embeddings]\nbackend = "hashing"\n[drafter]\nmax_attempts = 2\ntimeout_s = 30\n'
@@ -243,7 +233,7 @@ def test_two_replicas_share_the_queue_and_the_trends_and_survive_a_kill(tmp_path
         ids = []
         for n in range(JOBS):  # submitted to both replicas in turn: one queue
             status, accepted, _ = call(replicas["ab"[n % 2]][1], "POST", "/v1/briefs:async",
-                                       {"sources": _inline_sources(n)})
+                                       {"sources": job_sources(STORY, n)})
             assert status == 202, accepted
             ids.append(accepted["id"])
 

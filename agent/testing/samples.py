@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from agent.result import BriefResult, QuotedPassage
 from agent.schema import Brief, CheckReport, Paragraph, Sentence, SourceRef, Trend, Veracity
 
@@ -30,3 +32,15 @@ PASSAGES = {"S1:1": QuotedPassage(source_id="a", text="The Lisk harbour board ap
 def sample_result() -> BriefResult:
     """BRIEF as a published result."""
     return BriefResult(status="published", brief=BRIEF, report=CheckReport(status="pass"), passages=PASSAGES)
+
+
+def job_sources(story: Path, n: int) -> list[dict]:
+    """A story folder's sources as inline JSON-step records, made job n's own by a line naming it (so each
+    job's sources key differs): the service tests' and the throughput benchmark's queue of distinct jobs."""
+    sources = []
+    for path in sorted(story.glob("*.md")):
+        head, body = path.read_text().split("---", 2)[1:]
+        meta = dict(line.split(": ", 1) for line in head.strip().splitlines())
+        sources.append({"text": body.strip() + f"\n\nFiled for desk item {n}.", "outlet": meta["outlet"],
+                        "title": meta["title"], "published": meta["published"]})
+    return sources
