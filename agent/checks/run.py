@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent.checks.codes import Code
 from agent.checks.context import CheckContext, context_for
 from agent.checks.debris import find_debris, guess_language
 from agent.checks.injection import find_injection
@@ -42,11 +43,11 @@ def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | No
     written = [s.text for sentences in brief.cited_sections().values() for s in sentences if s.kind != "notice"]
     language = guess_language(" ".join([brief.headline, brief.dek, *written]))
     if not brief.sources:
-        violations.append(Violation(code="no-sources", section="sources", message="the brief cites no source"))
+        violations.append(Violation(code=Code.NO_SOURCES, section="sources", message="the brief cites no source"))
     for section, text in (("headline", brief.headline), ("dek", brief.dek),
                           ("trend", f"{brief.trend.name}. {brief.trend.description}")):
         if not has_words(text):  # "..." or "-" is as empty as nothing
-            violations.append(Violation(code="empty-section", section=section, message=f"{section} is empty"))
+            violations.append(Violation(code=Code.EMPTY_SECTION, section=section, message=f"{section} is empty"))
         violations.extend(_text_rules(section, text, 0, language))
     credited = {r.source_id for r in brief.sources}
     used = context.passages_of(credited)  # headline/dek may draw on any passage of the credited sources
@@ -54,18 +55,18 @@ def check_brief(brief: Brief, passages: dict[str, Passage], *, judge: Judge | No
              for r in brief.sources if r.title]  # a source's own title is evidence for the headline
     for section in ("headline", "dek"):
         violations.extend(v for v in check_free_text_facts(section, getattr(brief, section), used)
-                          if v.code != "unsupported-content")  # headlines may frame; facts must still hold
+                          if v.code != Code.UNSUPPORTED_CONTENT)  # headlines may frame; facts must still hold
     for section, text, limit in (("headline", brief.headline, HEADLINE_MAX_WORDS), ("dek", brief.dek, DEK_MAX_WORDS),
                                  ("trend", brief.trend.name, TREND_NAME_MAX_WORDS)):
         if len(text.split()) > limit:
-            violations.append(Violation(code="too-long", section=section, sentence_index=0, text=text,
+            violations.append(Violation(code=Code.TOO_LONG, section=section, sentence_index=0, text=text,
                                         message=f"{section} has {len(text.split())} words (at most {limit})"))
     items: list[tuple[str, int, str]] = [("dek", 0, brief.dek)]
     for section, sentences in brief.cited_sections().items():
         if not sentences:
-            violations.append(Violation(code="empty-section", section=section, message=f"{section} is empty"))
+            violations.append(Violation(code=Code.EMPTY_SECTION, section=section, message=f"{section} is empty"))
         if section == "body" and sentences and all(s.kind == "notice" for s in sentences):
-            violations.append(Violation(code="unsupported-brief", section=section,
+            violations.append(Violation(code=Code.UNSUPPORTED_BRIEF, section=section,
                                         message="the sources support no sentence of the body"))
         for index, sentence in enumerate(sentences):
             violations.extend(_text_rules(section, sentence.text, index,
